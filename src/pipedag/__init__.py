@@ -1,0 +1,47 @@
+"""pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
+
+from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
+from pipedag.core.flow import Flow, Stage
+from pipedag.core.ref import ref
+from pipedag.core.result import Result, TaskOutcome, TaskState
+from pipedag.core.table import Table, TableRef
+from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.errors import (
+    CacheError,
+    ConfigError,
+    LockError,
+    PipedagError,
+    StateError,
+    StoreError,
+    TaskError,
+    WiringError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CacheError",
+    "CacheValidation",
+    "ConfigContext",
+    "ConfigError",
+    "Flow",
+    "LockError",
+    "PipedagConfig",
+    "PipedagError",
+    "Result",
+    "Stage",
+    "StateError",
+    "StoreError",
+    "Table",
+    "TableRef",
+    "Task",
+    "TaskError",
+    "TaskOutcome",
+    "TaskOutput",
+    "TaskState",
+    "WiringError",
+    "create_basic_pipedag_config",
+    "materialize",
+    "ref",
+]

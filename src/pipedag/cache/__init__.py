@@ -1,0 +1,1 @@
+"""Cache keys and the explanation of every cache decision."""

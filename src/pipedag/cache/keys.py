@@ -1,0 +1,76 @@
+"""Cache keys of task runs and the human-readable reason why a key changed.
+
+A task's key is the hash of its *ingredients*: its name, stage, version, the keys of its
+input tables (Merkle style: an input's key changes whenever anything upstream changed),
+its other arguments, its cache function's value, and, for lazy tasks (whose function
+runs on every flow run), the SQL it renders and its output table options. The ingredients themselves are stored so that a changed key can be
+explained ("version 1.0 -> 1.1", "input inputs.names changed").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipedag.cache.hashing import stable_hash
+
+
+@dataclass
+class Ingredients:
+    """Everything a task's cache key is made of, kept readable for explanations."""
+
+    task: str
+    stage: str
+    version: str | None
+    inputs: dict[str, str] = field(default_factory=dict)
+    arguments: str = ""
+    cache_function: str | None = None
+    query: str | None = None
+    options: str | None = None
+
+    def key(self) -> str:
+        """The cache key: a stable hash over all ingredients."""
+        return stable_hash(self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialize for the metadata schema."""
+        return {
+            "task": self.task,
+            "stage": self.stage,
+            "version": self.version,
+            "inputs": self.inputs,
+            "arguments": self.arguments,
+            "cache_function": self.cache_function,
+            "query": self.query,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ingredients:
+        """Inverse of :meth:`to_json`."""
+        return cls(**data)
+
+
+def explain_change(old: Ingredients | None, new: Ingredients) -> str:
+    """Say in a few words why ``new`` differs from the last recorded ``old``."""
+    if old is None:
+        return "no earlier run of this task"
+    reasons: list[str] = []
+    if old.version != new.version:
+        reasons.append(f"version {old.version} -> {new.version}")
+    for label in sorted(new.inputs.keys() - old.inputs.keys()):
+        reasons.append(f"new input {label}")
+    for label in sorted(old.inputs.keys() - new.inputs.keys()):
+        reasons.append(f"input {label} removed")
+    for label in sorted(new.inputs.keys() & old.inputs.keys()):
+        if new.inputs[label] != old.inputs[label]:
+            reasons.append(f"input {label} changed")
+    if old.arguments != new.arguments:
+        reasons.append("arguments changed")
+    if old.cache_function != new.cache_function:
+        reasons.append("cache function value changed")
+    if old.query != new.query:
+        reasons.append("query changed")
+    if old.options != new.options:
+        reasons.append("output table options changed")
+    return ", ".join(reasons) or "cache key changed"

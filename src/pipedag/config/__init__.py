@@ -1,0 +1,1 @@
+"""Configuration: which database an instance writes to and how it runs."""

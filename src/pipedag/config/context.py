@@ -1,0 +1,142 @@
+"""``ConfigContext``: the fully resolved, immutable settings of one pipeline instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pipedag.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipedag.store.base import SQLTableStore
+
+CACHE_VALIDATION_MODES = (
+    "normal",
+    "ignore_fresh_input",
+    "assert_no_fresh_input",
+    "force_fresh_input",
+    "force_cache_invalid",
+)
+
+_active: ContextVar[ConfigContext | None] = ContextVar("pipedag_config", default=None)
+
+
+@dataclass(frozen=True)
+class CacheValidation:
+    """How strictly cached results are trusted.
+
+    Attributes:
+        mode: ``normal`` (default) or ``force_cache_invalid`` (rerun every task). The other
+            modes concern cache functions and are accepted here for pipedag.yaml compatibility.
+        disable_cache_function: Ignore ``cache=`` functions entirely.
+        ignore_task_version: Treat versioned tasks as if their version never changed.
+    """
+
+    mode: str = "normal"
+    disable_cache_function: bool = False
+    ignore_task_version: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in CACHE_VALIDATION_MODES:
+            raise ConfigError(
+                f"Unknown cache_validation mode {self.mode!r}; use one of {', '.join(CACHE_VALIDATION_MODES)}."
+            )
+
+
+@dataclass(frozen=True)
+class ConfigContext:
+    """Settings of one pipeline instance. Use it as ``with cfg:`` or ``flow.run(config=cfg)``.
+
+    Attributes:
+        pipeline_name: The ``name`` of the pipeline.
+        instance_name: Which instance this is (``full``, ``mini``, ...).
+        instance_id: Identifies the instance's data; distinct ids never share tables.
+        table_store_url: SQLAlchemy-style URL of the database (``duckdb:///path``, ``postgresql://...``).
+        table_store_class: Explicit store class name overriding the one implied by the URL.
+        schema_prefix: Prepended to every stage name to form its schema.
+        schema_suffix: Appended to every stage name to form its schema.
+        attrs: Free-form settings handed to flow code (e.g. sample sizes of mini/midi).
+        fail_fast: Stop and raise at the first failing task.
+        cache_validation: How far cached results are trusted.
+        keep_stage_versions: Published versions of each stage kept (tables included) for rollback.
+        table_store_args: Backend-specific extra arguments.
+    """
+
+    pipeline_name: str
+    instance_name: str
+    instance_id: str
+    table_store_url: str
+    table_store_class: str | None = None
+    schema_prefix: str = ""
+    schema_suffix: str = ""
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    fail_fast: bool = False
+    cache_validation: CacheValidation = field(default_factory=CacheValidation)
+    keep_stage_versions: int = 2
+    table_store_args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+        object.__setattr__(self, "table_store_args", MappingProxyType(dict(self.table_store_args)))
+        if self.keep_stage_versions < 1:
+            raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
+
+    def create_store(self) -> SQLTableStore:
+        """Instantiate (without connecting) the table store this config describes."""
+        from pipedag.store.registry import create_store
+
+        return create_store(self)
+
+    def __enter__(self) -> ConfigContext:
+        token = _active.set(self)
+        _tokens.setdefault(id(self), []).append(token)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        _active.reset(_tokens[id(self)].pop())
+
+
+_tokens: dict[int, list[Token[ConfigContext | None]]] = {}
+
+
+def active_config() -> ConfigContext | None:
+    """The ConfigContext of the innermost active ``with cfg:`` block, if any."""
+    return _active.get()
+
+
+def default_config(flow_name: str) -> ConfigContext:
+    """The zero-configuration instance: an embedded DuckDB file ``.pipedag/<flow>.duckdb``."""
+    path = Path.cwd() / ".pipedag" / f"{flow_name}.duckdb"
+    return ConfigContext(
+        pipeline_name=flow_name,
+        instance_name="default",
+        instance_id=flow_name,
+        table_store_url=f"duckdb:///{path}",
+    )
+
+
+def resolve_config(config: ConfigContext | None, flow_name: str) -> ConfigContext:
+    """Pick the config a run uses: explicit, else active ``with`` block, else pipedag.yaml, else default."""
+    if config is not None:
+        if not isinstance(config, ConfigContext):
+            raise ConfigError(
+                f"flow.run(config=...) expects a ConfigContext, got {type(config).__name__}; "
+                "call .get() on a PipedagConfig to obtain one."
+            )
+        return config
+    active = active_config()
+    if active is not None:
+        return active
+    from pipedag.config.pipedag_config import find_config_file
+
+    if find_config_file() is not None:
+        from pipedag.config.pipedag_config import PipedagConfig
+
+        return PipedagConfig.default.get()
+    return default_config(flow_name)

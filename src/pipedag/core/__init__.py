@@ -1,0 +1,1 @@
+"""Flows, stages, tasks, tables and results: what users wire."""

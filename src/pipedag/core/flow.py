@@ -1,0 +1,153 @@
+"""``Flow`` and ``Stage``: the blocks in which task calls are wired into a graph."""
+
+from __future__ import annotations
+
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pipedag.core import context
+from pipedag.core.names import check_name
+from pipedag.errors import StateError, WiringError
+
+if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
+    from pipedag.core.result import Result
+    from pipedag.core.task import TaskNode
+
+
+class Stage:
+    """A group of tasks whose tables form one database schema, published atomically.
+
+    Args:
+        name: Stage name; the schema is ``schema_prefix + name + schema_suffix``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = check_name("stage", name)
+        self.flow: Flow | None = None
+        self.tasks: list[TaskNode] = []
+        self._token: Token[Stage | None] | None = None
+
+    def __enter__(self) -> Stage:
+        flow = context.current_flow()
+        if flow is None:
+            raise WiringError(f"Stage {self.name!r} must be entered inside `with Flow(...)`.")
+        outer = context.current_stage()
+        if outer is not None:
+            raise WiringError(
+                f"Stage {self.name!r} is nested in stage {outer.name!r}; stages cannot be nested. "
+                "Close the outer `with Stage` block first."
+            )
+        if self.flow is not None:
+            where = "this flow again" if self.flow is flow else f"a second flow {flow.name!r}"
+            raise WiringError(
+                f"Stage {self.name!r} already belongs to flow {self.flow.name!r} and cannot be "
+                f"entered in {where}; create a new Stage object."
+            )
+        flow.add_stage(self)
+        self.flow = flow
+        self._token = context.stage_var.set(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._token is not None
+        context.stage_var.reset(self._token)
+        self._token = None
+
+    def add_task(self, node: TaskNode) -> None:
+        """Register a task call, naming it uniquely within the stage.
+
+        Raises:
+            WiringError: if two *different* tasks share a name in this stage.
+        """
+        base = check_name("task", node.task.name)
+        same_name = [n for n in self.tasks if n.task.name.lower() == base]
+        if any(n.task is not node.task for n in same_name):
+            raise WiringError(
+                f"Two different tasks are named {base!r} in stage {self.name!r}; "
+                "give one of them another name with @materialize(name=...)."
+            )
+        node.name = base if not same_name else f"{base}_{len(same_name) + 1}"
+        self.tasks.append(node)
+
+    def __repr__(self) -> str:
+        return f"<Stage {self.name}>"
+
+
+class Flow:
+    """A pipeline: stages of tasks, wired in a ``with Flow(...)`` block and run with :meth:`run`.
+
+    Args:
+        name: Flow name, used in logs and run history.
+    """
+
+    def __init__(self, name: str = "default") -> None:
+        self.name = check_name("flow", name)
+        self.stages: list[Stage] = []
+        self._token: Token[Flow | None] | None = None
+
+    def __enter__(self) -> Flow:
+        if context.current_flow() is not None:
+            raise WiringError(f"Flow {self.name!r} cannot be wired inside another flow.")
+        self._token = context.flow_var.set(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._token is not None
+        context.flow_var.reset(self._token)
+        self._token = None
+
+    def add_stage(self, stage: Stage) -> None:
+        """Append a stage, rejecting a second stage of the same name.
+
+        Raises:
+            WiringError: on a duplicate stage name.
+        """
+        if any(s.name == stage.name for s in self.stages):
+            raise WiringError(f"Flow {self.name!r} already has a stage named {stage.name!r}; stage names must be unique.")
+        self.stages.append(stage)
+
+    @property
+    def tasks(self) -> list[TaskNode]:
+        """All task calls in wiring order (which is a valid execution order)."""
+        return [node for stage in self.stages for node in stage.tasks]
+
+    def run(
+        self,
+        config: ConfigContext | None = None,
+        *,
+        fail_fast: bool | None = None,
+        **options: Any,
+    ) -> Result:
+        """Execute the flow: run or reuse every task and publish every stage atomically.
+
+        Args:
+            config: The instance to run; defaults to the active ``with cfg:`` block, else to an
+                embedded DuckDB file ``.pipedag/<flow name>.duckdb`` in the working directory.
+            fail_fast: Stop at the first failing task and re-raise its exception. Defaults to
+                the config's ``fail_fast``.
+            **options: Reserved for later run options; unknown names raise.
+
+        Returns:
+            A :class:`Result` with per-task states and access to the outputs.
+
+        Raises:
+            StateError: when called while this flow is still being wired.
+        """
+        if self._token is not None:
+            raise StateError(f"Flow {self.name!r} cannot run inside its own `with` block; call run() after it.")
+        if options:
+            raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
+        from pipedag.config.context import resolve_config
+        from pipedag.engine.sequential import SequentialEngine
+
+        ctx = resolve_config(config, flow_name=self.name)
+        return SequentialEngine(ctx).run(self, fail_fast=ctx.fail_fast if fail_fast is None else fail_fast)
+
+    def __repr__(self) -> str:
+        return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"

@@ -1,0 +1,119 @@
+"""``Result``: what a flow run did, task by task, and access to its outputs."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipedag.core.task import TaskNode, TaskOutput
+from pipedag.errors import StateError, TaskError
+from pipedag.store.history import iter_tables
+
+if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
+    from pipedag.core.flow import Flow
+
+
+class TaskState(enum.Enum):
+    """How a task ended in a run."""
+
+    RAN = "ran"
+    CACHE_VALID = "cache-valid"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class TaskOutcome:
+    """One task's part of a run: decision, reason, size, time and outputs."""
+
+    label: str
+    stage: str
+    state: TaskState
+    reason: str
+    rows: int | None = None
+    seconds: float = 0.0
+    outputs: Any = None
+    exception: BaseException | None = None
+
+
+class Result:
+    """The outcome of ``flow.run()``.
+
+    Attributes:
+        successful: True when every task ran or was cache-valid and every stage was published.
+        exception: The first exception a task raised, if any.
+        run_id: Monotonic id of this run in the instance's metadata.
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        config: ConfigContext,
+        outcomes: dict[TaskNode, TaskOutcome],
+        run_id: int,
+        exception: BaseException | None,
+    ) -> None:
+        self.flow = flow
+        self.config = config
+        self.run_id = run_id
+        self.exception = exception
+        self._outcomes = outcomes
+        self.successful = exception is None and all(
+            o.state in (TaskState.RAN, TaskState.CACHE_VALID) for o in outcomes.values()
+        )
+
+    @property
+    def outcomes(self) -> list[TaskOutcome]:
+        """Per-task outcomes in execution order."""
+        return list(self._outcomes.values())
+
+    @property
+    def task_states(self) -> dict[str, TaskState]:
+        """State of every task, keyed ``stage.task``."""
+        return {o.label: o.state for o in self._outcomes.values()}
+
+    def state(self, output: TaskOutput) -> TaskState:
+        """The state of the task that produced ``output``."""
+        return self._outcome(output).state
+
+    def _outcome(self, output: TaskOutput) -> TaskOutcome:
+        if not isinstance(output, TaskOutput):
+            raise TypeError(f"Expected the output of a task call inside the flow, got {type(output).__name__}.")
+        outcome = self._outcomes.get(output.node)
+        if outcome is None:
+            raise StateError(f"Task {output.node.label!r} is not part of flow {self.flow.name!r}.")
+        return outcome
+
+    def get(self, output: TaskOutput, as_type: Any = None) -> Any:
+        """Read a task output after the run; tables come back as ``as_type`` (pandas by default).
+
+        Args:
+            output: What the task call returned while wiring (indexed as needed).
+            as_type: ``pandas.DataFrame`` (default), ``polars.DataFrame``, ``pyarrow.Table``, ...
+
+        Raises:
+            StateError: if the task failed or was skipped.
+        """
+        outcome = self._outcome(output)
+        if outcome.state not in (TaskState.RAN, TaskState.CACHE_VALID):
+            raise StateError(f"Task {outcome.label} {outcome.state.value}; it has no output to get.")
+        value = outcome.outputs
+        for key in output.path:
+            value = value[key]
+        if not any(True for _ in iter_tables(value)):
+            return value
+        from pipedag.engine.io import read_tables
+
+        if as_type is None:
+            import pandas as pd
+
+            as_type = pd.DataFrame
+        store = self.config.create_store()
+        with store:
+            try:
+                return read_tables(store, value, as_type)
+            except TaskError as exc:
+                raise TaskError(f"result.get({output!r}): {exc}") from None
+

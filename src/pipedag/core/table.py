@@ -1,0 +1,96 @@
+"""What a task returns (`Table`) and what pipedag remembers about a stored table (`TableRef`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+UNIQUE_SUFFIX = "%%"
+
+
+@dataclass
+class Table:
+    """Wraps a task result that should become a database table.
+
+    Args:
+        obj: The data: a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text.
+        name: Table name inside the stage. ``None`` derives it from the task name; a name ending
+            in ``%%`` gets a stable unique suffix so one task can emit many similar tables.
+        primary_key: Column name(s) forming the primary key.
+        indexes: Extra indexes, each a list of column names.
+    """
+
+    obj: Any = None
+    name: str | None = None
+    primary_key: str | list[str] | None = None
+    indexes: list[list[str]] | None = None
+
+    @property
+    def primary_key_columns(self) -> list[str]:
+        """The primary key as a list (empty when there is none)."""
+        if self.primary_key is None:
+            return []
+        if isinstance(self.primary_key, str):
+            return [self.primary_key]
+        return list(self.primary_key)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a stored table, as the database reported it when pipedag wrote it."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table pipedag wrote: where it lives physically and what it contains.
+
+    ``key`` identifies the table's content: two refs with equal keys hold the same data.
+    Downstream cache keys are built from it.
+    """
+
+    stage: str
+    name: str
+    schema: str
+    physical_name: str
+    key: str
+    columns: tuple[Column, ...] = ()
+    rows: int | None = None
+    primary_key: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        """The user-facing name ``stage.table`` used in logs and explanations."""
+        return f"{self.stage}.{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Serialize for the metadata schema."""
+        return {
+            "stage": self.stage,
+            "name": self.name,
+            "schema": self.schema,
+            "physical_name": self.physical_name,
+            "key": self.key,
+            "columns": [[c.name, c.type] for c in self.columns],
+            "rows": self.rows,
+            "primary_key": list(self.primary_key),
+            "indexes": [list(i) for i in self.indexes],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TableRef:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            stage=data["stage"],
+            name=data["name"],
+            schema=data["schema"],
+            physical_name=data["physical_name"],
+            key=data["key"],
+            columns=tuple(Column(n, t) for n, t in data["columns"]),
+            rows=data["rows"],
+            primary_key=tuple(data["primary_key"]),
+            indexes=tuple(tuple(i) for i in data["indexes"]),
+        )

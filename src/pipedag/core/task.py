@@ -1,0 +1,196 @@
+"""``@materialize`` and the graph nodes a task call creates inside a flow."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+from pipedag.core import context
+from pipedag.errors import WiringError
+
+if TYPE_CHECKING:
+    from pipedag.core.flow import Stage
+
+
+class Task:
+    """A function decorated with :func:`materialize`.
+
+    Called inside ``with Flow(...)`` / ``with Stage(...)`` it only wires the graph and returns
+    placeholders; called anywhere else it runs the plain function.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None,
+        version: str | None,
+        input_type: type | None,
+        lazy: bool,
+        nout: int,
+        cache: Callable[..., Any] | None,
+    ) -> None:
+        if not isinstance(nout, int) or nout < 1:
+            raise WiringError(f"@materialize(nout={nout!r}) on {fn.__qualname__}: nout must be an int >= 1.")
+        if version is not None and not isinstance(version, str):
+            raise WiringError(
+                f"@materialize(version={version!r}) on {fn.__qualname__}: version must be a string "
+                "such as '1.0' (or None to run the task every time)."
+            )
+        if cache is not None and not callable(cache):
+            raise WiringError(f"@materialize(cache=...) on {fn.__qualname__} must be a function.")
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.version = version
+        self.input_type = input_type
+        self.lazy = lazy
+        self.nout = nout
+        self.cache = cache
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        stage = context.current_stage()
+        if stage is None:
+            if context.current_flow() is not None:
+                raise WiringError(
+                    f"Task {self.name!r} was called inside a Flow but outside any Stage; "
+                    "wrap the call in `with Stage(\"name\"):`."
+                )
+            return self.fn(*args, **kwargs)
+        node = TaskNode(self, stage, args, kwargs)
+        stage.add_task(node)
+        if self.nout == 1:
+            return TaskOutput(node)
+        return tuple(TaskOutput(node, (i,)) for i in range(self.nout))
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name}>"
+
+
+@dataclass(eq=False)
+class TaskNode:
+    """One call of a task inside a flow: the task plus its (unresolved) arguments."""
+
+    task: Task
+    stage: Stage
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    name: str = ""
+    upstream: list[TaskNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for output in iter_outputs((self.args, self.kwargs)):
+            if output.node.stage.flow is not self.stage.flow:
+                raise WiringError(
+                    f"Task {self.task.name!r} in stage {self.stage.name!r} received an output of "
+                    f"task {output.node.name!r} from a different flow; outputs cannot cross flows."
+                )
+            if output.node not in self.upstream:
+                self.upstream.append(output.node)
+
+    @property
+    def label(self) -> str:
+        """``stage.task`` as shown in logs."""
+        return f"{self.stage.name}.{self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class TaskOutput:
+    """Placeholder for (part of) a task's result while the flow is being wired.
+
+    Index it (``out["table"]``, ``out[0]``) to refer to one element of a structured result.
+    """
+
+    node: TaskNode
+    path: tuple[Any, ...] = ()
+
+    def __getitem__(self, key: Any) -> TaskOutput:
+        return TaskOutput(self.node, (*self.path, key))
+
+    def __iter__(self) -> Iterator[Any]:
+        raise WiringError(
+            f"Cannot unpack the output of task {self.node.name!r} while wiring; declare the "
+            "number of outputs with @materialize(nout=N) or index it with out[i]."
+        )
+
+    def __repr__(self) -> str:
+        suffix = "".join(f"[{p!r}]" for p in self.path)
+        return f"<TaskOutput {self.node.label}{suffix}>"
+
+
+def iter_outputs(value: Any) -> Iterator[TaskOutput]:
+    """Yield every TaskOutput nested in lists, tuples and dicts of ``value``."""
+    if isinstance(value, TaskOutput):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from iter_outputs(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_outputs(item)
+
+
+def map_outputs(value: Any, fn: Callable[[TaskOutput], Any]) -> Any:
+    """Copy ``value`` replacing every nested TaskOutput by ``fn(output)``."""
+    if isinstance(value, TaskOutput):
+        return fn(value)
+    if isinstance(value, list | tuple):
+        return type(value)(map_outputs(item, fn) for item in value)
+    if isinstance(value, dict):
+        return {k: map_outputs(v, fn) for k, v in value.items()}
+    return value
+
+
+@overload
+def materialize(fn: Callable[..., Any], /) -> Task: ...
+
+
+@overload
+def materialize(
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    input_type: type | None = None,
+    lazy: bool = False,
+    nout: int = 1,
+    cache: Callable[..., Any] | None = None,
+) -> Callable[[Callable[..., Any]], Task]: ...
+
+
+def materialize(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    input_type: type | None = None,
+    lazy: bool = False,
+    nout: int = 1,
+    cache: Callable[..., Any] | None = None,
+) -> Task | Callable[[Callable[..., Any]], Task]:
+    """Turn a function into a pipedag task whose results are materialized as tables.
+
+    Args:
+        fn: The function (when used as ``@materialize`` without parentheses).
+        name: Task name; defaults to the function name. Unnamed outputs take it as table name.
+        version: Bump it when the code changes. ``None`` (and not lazy) runs the task every time.
+        input_type: How input tables are handed to the function: ``pandas.DataFrame``,
+            ``polars.DataFrame``, ``pyarrow.Table`` or ``sqlalchemy.Table`` (an alias of the
+            stored table, for building SQL). Defaults to ``sqlalchemy.Table`` for lazy tasks and
+            ``pandas.DataFrame`` otherwise.
+        lazy: The function is cheap and returns SQL; it is called on every run and the query
+            is executed only when the rendered SQL or its inputs changed.
+        nout: Number of outputs, so that ``a, b = task()`` works while wiring.
+        cache: Function called with the task's arguments (input tables as ``TableRef``); its
+            JSON-like result joins the cache key, e.g. a file's modification time.
+
+    Returns:
+        A :class:`Task`, or a decorator producing one.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Task:
+        return Task(func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache)
+
+    return decorate(fn) if fn is not None else decorate

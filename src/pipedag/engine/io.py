@@ -1,0 +1,33 @@
+"""Turning task results into stored tables and stored tables back into task inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipedag.core.table import TableRef
+from pipedag.errors import TaskError
+from pipedag.store.base import SQLTableStore
+from pipedag.store.hooks import hook_for_type, supported_types
+
+
+def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
+    """Copy ``value`` with every TableRef replaced by the table read as ``as_type``.
+
+    Raises:
+        TaskError: when no hook supports ``as_type``.
+    """
+    hook = hook_for_type(as_type)
+    if hook is None:
+        name = getattr(as_type, "__qualname__", repr(as_type))
+        raise TaskError(f"Tables cannot be read as {name}; supported types: {supported_types()}.")
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, TableRef):
+            return hook.retrieve(store, item, as_type)
+        if isinstance(item, list | tuple):
+            return type(item)(convert(i) for i in item)
+        if isinstance(item, dict):
+            return {k: convert(v) for k, v in item.items()}
+        return item
+
+    return convert(value)

@@ -1,0 +1,361 @@
+"""Running one task: decide (cache hit or run, and why), execute, store its outputs.
+
+The decision is made before anything expensive: non-lazy tasks are looked up by a key built
+from their ingredients without calling the function; lazy tasks are called (cheap by
+contract) and looked up by the SQL they render.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from pipedag.cache.hashing import digest, stable_hash
+from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.config.context import ConfigContext
+from pipedag.core.names import check_name
+from pipedag.core.result import TaskOutcome, TaskState
+from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
+from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
+from pipedag.engine.io import read_tables
+from pipedag.errors import CacheError, PipedagError, TaskError
+from pipedag.log import get_logger
+from pipedag.store.base import SQLTableStore
+from pipedag.store.history import StageHistory, TaskRecord, iter_tables
+from pipedag.store.hooks import hook_for_object
+from pipedag.store.hooks.base import TableHook
+
+IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
+
+
+@dataclass
+class RunContext:
+    """State shared by all tasks of one run."""
+
+    store: SQLTableStore
+    config: ConfigContext
+    run_id: int
+    values: dict[TaskNode, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskRun:
+    """What running (or reusing) one task produced."""
+
+    record: TaskRecord
+    outcome: TaskOutcome
+    written: list[TableRef]
+
+
+@dataclass
+class _Output:
+    """A table-like object found in a task's result, before it is stored."""
+
+    path: tuple[Any, ...]
+    table: Table
+    hook: type[TableHook]
+
+
+class TaskRunner:
+    """Decides and executes single tasks for one stage of a run.
+
+    Args:
+        ctx: The run's shared state.
+        history: The stage's retained versions, for cache lookups and explanations.
+    """
+
+    def __init__(self, ctx: RunContext, history: StageHistory) -> None:
+        self.ctx = ctx
+        self.history = history
+        self.table_owners: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ inputs
+
+    def _resolve(self, output: TaskOutput) -> Any:
+        value = self.ctx.values[output.node]
+        for key in output.path:
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError) as exc:
+                raise TaskError(
+                    f"{output!r}: the output of task {output.node.label} has no element [{key!r}] "
+                    f"(it is a {type(value).__name__})."
+                ) from exc
+        return value
+
+    def _input_label(self, output: TaskOutput, value: Any) -> str:
+        if isinstance(value, TableRef):
+            return value.label
+        return output.node.label + "".join(f"[{p!r}]" for p in output.path)
+
+    def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
+        task = node.task
+        labels: dict[str, str] = {}
+        for output in iter_outputs((node.args, node.kwargs)):
+            value = self._resolve(output)
+            labels[self._input_label(output, value)] = _value_key(value)
+        try:
+            arguments = stable_hash(
+                map_outputs((node.args, node.kwargs), lambda o: {"__input__": self._input_label(o, self._resolve(o))})
+            )
+        except CacheError as exc:
+            raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
+        cache_value = None
+        cv = self.ctx.config.cache_validation
+        if task.cache is not None and not cv.disable_cache_function:
+            value = task.cache(*inputs[0], **inputs[1])
+            try:
+                cache_value = stable_hash(value)
+            except CacheError as exc:
+                raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
+        version = IGNORED_VERSION if (cv.ignore_task_version and task.version is not None) else task.version
+        return Ingredients(
+            task=node.name,
+            stage=node.stage.name,
+            version=version,
+            inputs=labels,
+            arguments=arguments,
+            cache_function=cache_value,
+        )
+
+    def _input_type(self, node: TaskNode) -> Any:
+        if node.task.input_type is not None:
+            return node.task.input_type
+        if node.task.lazy:
+            return sa.Table
+        import pandas as pd
+
+        return pd.DataFrame
+
+    def _call(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
+        as_type = self._input_type(node)
+        args, kwargs = read_tables(self.ctx.store, inputs, as_type)
+        get_logger().debug("calling task", task=node.label, input_type=getattr(as_type, "__qualname__", as_type))
+        return node.task.fn(*args, **kwargs)
+
+    # --------------------------------------------------------------- decision
+
+    def run(self, node: TaskNode) -> TaskRun:
+        """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
+        start = time.perf_counter()
+        inputs = map_outputs((node.args, node.kwargs), self._resolve)
+        ingredients = self._ingredients(node, inputs)
+        forced = self.ctx.config.cache_validation.mode == "force_cache_invalid"
+        if node.task.lazy:
+            result = self._call(node, inputs)
+            outputs = self._find_outputs(node, result)
+            ingredients.query = stable_hash(
+                [[list(o.path), o.hook.identity(self.ctx.store, o.table.obj)] for o in outputs]
+            )
+            ingredients.options = stable_hash([_options(o.table) for o in outputs])
+            key = ingredients.key()
+            hit = None if forced else self.history.lookup(key)
+            if hit is None:
+                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
+                return self._stored(node, start, key, ingredients, reason, result, outputs, deterministic=not forced)
+        else:
+            key = ingredients.key()
+            if node.task.version is None:
+                return self._execute(node, start, key, ingredients, inputs, "no version: runs every time", False)
+            hit = None if forced else self.history.lookup(key)
+            if hit is None:
+                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
+                return self._execute(node, start, key, ingredients, inputs, reason, not forced)
+        return self._cache_hit(node, start, key, ingredients, hit)
+
+    def _why(self, node: TaskNode, ingredients: Ingredients) -> str:
+        last = self.history.last_record(node.name)
+        return explain_change(last.ingredients if last else None, ingredients)
+
+    def _cache_hit(
+        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord
+    ) -> TaskRun:
+        for ref in hit.tables():
+            self._claim(node, ref.name)
+        record = TaskRecord(node.name, key, ingredients, hit.outputs)
+        outcome = self._outcome(node, TaskState.CACHE_VALID, "cache hit", hit.outputs, start)
+        return TaskRun(record, outcome, [])
+
+    def _execute(
+        self,
+        node: TaskNode,
+        start: float,
+        key: str,
+        ingredients: Ingredients,
+        inputs: tuple[tuple[Any, ...], dict[str, Any]],
+        reason: str,
+        deterministic: bool,
+    ) -> TaskRun:
+        result = self._call(node, inputs)
+        outputs = self._find_outputs(node, result)
+        return self._stored(node, start, key, ingredients, reason, result, outputs, deterministic)
+
+    def _stored(
+        self,
+        node: TaskNode,
+        start: float,
+        key: str,
+        ingredients: Ingredients,
+        reason: str,
+        result: Any,
+        outputs: list[_Output],
+        deterministic: bool,
+    ) -> TaskRun:
+        written: list[TableRef] = []
+        refs = {o.path: self._store_table(node, key, o, len(outputs), deterministic, written) for o in outputs}
+        stored = _replace_at(result, refs)
+        record = TaskRecord(node.name, key, ingredients, stored)
+        return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written)
+
+    def _outcome(self, node: TaskNode, state: TaskState, reason: str, outputs: Any, start: float) -> TaskOutcome:
+        tables = list(iter_tables(outputs))
+        rows = sum(t.rows or 0 for t in tables) if tables else None
+        seconds = time.perf_counter() - start
+        event = "cache hit" if state is TaskState.CACHE_VALID else "ran"
+        fields: dict[str, Any] = {"task": node.label, "rows": rows, "ms": round(seconds * 1000, 1)}
+        if state is TaskState.RAN:
+            fields["reason"] = reason
+        get_logger().info(event, **fields)
+        return TaskOutcome(node.label, node.stage.name, state, reason, rows, seconds, outputs)
+
+    # ------------------------------------------------------------------ outputs
+
+    def _find_outputs(self, node: TaskNode, result: Any) -> list[_Output]:
+        if node.task.nout > 1 and (not isinstance(result, list | tuple) or len(result) != node.task.nout):
+            got = f"{len(result)} values" if isinstance(result, list | tuple) else type(result).__name__
+            raise TaskError(f"Task {node.label} declares nout={node.task.nout} but returned {got}.")
+        found: list[_Output] = []
+        _collect(node, result, (), found)
+        return found
+
+    def _table_name(self, node: TaskNode, output: _Output, count: int) -> str:
+        name = output.table.name
+        if name is None:
+            name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
+        elif name.endswith(UNIQUE_SUFFIX):
+            suffix = digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
+            name = f"{name.removesuffix(UNIQUE_SUFFIX)}_{suffix}"
+        try:
+            return check_name("table", name)
+        except PipedagError as exc:
+            raise TaskError(f"Task {node.label}: {exc}") from None
+
+    def _claim(self, node: TaskNode, name: str) -> None:
+        owner = self.table_owners.setdefault(name, node.label)
+        if owner != node.label:
+            raise TaskError(
+                f"Tasks {owner} and {node.label} both produce table {name!r} in stage {node.stage.name!r}; "
+                "table names must be unique within a stage. Rename one with Table(..., name=...)."
+            )
+
+    def _store_table(
+        self, node: TaskNode, key: str, output: _Output, count: int, deterministic: bool, written: list[TableRef]
+    ) -> TableRef:
+        store, stage = self.ctx.store, node.stage.name
+        name = self._table_name(node, output, count)
+        self._claim(node, name)
+        table = output.table
+        if deterministic:
+            identity = stable_hash([key, list(output.path)])
+        elif output.hook.identity_is_content:
+            identity = stable_hash([output.hook.identity(store, table.obj), _options(table), name])
+        else:
+            identity = stable_hash([key, self.ctx.run_id, list(output.path)])
+        physical = store.physical_name(name, identity)
+        known = self.history.find_table(physical)
+        if known is not None and known.name == name:
+            return known  # identical content is already stored (e.g. an unchanged always-run task)
+        schema = store.data_schema(stage)
+        if physical in self.history.existing_tables:  # leftover of a crashed run without metadata
+            store.drop_tables([TableRef(stage, name, schema, physical, identity)])
+        try:
+            rows = output.hook.materialize(store, table.obj, schema, physical)
+        except PipedagError as exc:
+            raise TaskError(f"Task {node.label} could not store table {name!r}: {exc}") from exc
+        self.history.existing_tables.add(physical)
+        ref = TableRef(
+            stage=stage,
+            name=name,
+            schema=schema,
+            physical_name=physical,
+            key=identity,
+            columns=store.table_columns(schema, physical),
+            rows=rows,
+            primary_key=tuple(table.primary_key_columns),
+            indexes=tuple(tuple(i) for i in table.indexes or ()),
+        )
+        written.append(ref)
+        try:
+            store.add_keys(ref)
+        except PipedagError as exc:
+            raise TaskError(f"Task {node.label}: primary key or index on table {name!r} failed: {exc}") from exc
+        return ref
+
+
+def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
+    if isinstance(value, Table):
+        hook = hook_for_object(value.obj)
+        if hook is None:
+            raise TaskError(
+                f"Task {node.label} returned Table({type(value.obj).__name__}) at {_where(path)}; a Table must "
+                "wrap a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text."
+            )
+        found.append(_Output(path, value, hook))
+        return
+    hook = hook_for_object(value)
+    if hook is not None:
+        found.append(_Output(path, Table(value), hook))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _collect(node, item, (*path, i), found)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            _collect(node, item, (*path, k), found)
+    else:
+        try:
+            stable_hash(value)
+        except CacheError:
+            raise TaskError(
+                f"Task {node.label} returned a {type(value).__name__} at {_where(path)}, which pipedag cannot "
+                "store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
+                "or JSON-like values (numbers, strings, lists, dicts)."
+            ) from None
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    return "the top level" if not path else "position " + "".join(f"[{p!r}]" for p in path)
+
+
+def _replace_at(value: Any, refs: dict[tuple[Any, ...], TableRef], path: tuple[Any, ...] = ()) -> Any:
+    if path in refs:
+        return refs[path]
+    if isinstance(value, list | tuple):
+        return type(value)(_replace_at(v, refs, (*path, i)) for i, v in enumerate(value))
+    if isinstance(value, dict):
+        return {k: _replace_at(v, refs, (*path, k)) for k, v in value.items()}
+    return value
+
+
+def _options(table: Table) -> list[Any]:
+    return [table.name, table.primary_key_columns, table.indexes or []]
+
+
+def _value_key(value: Any) -> str:
+    """Cache-key contribution of an input: a table's content key, or a hash of other values."""
+    if isinstance(value, TableRef):
+        return value.key
+    return stable_hash(map_tables_to_keys(value))
+
+
+def map_tables_to_keys(value: Any) -> Any:
+    """Replace TableRefs by their keys so a structured output can be hashed."""
+    if isinstance(value, TableRef):
+        return {"__table__": value.key}
+    if isinstance(value, list | tuple):
+        return [map_tables_to_keys(v) for v in value]
+    if isinstance(value, dict):
+        return {k: map_tables_to_keys(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,350 @@
+"""``SQLTableStore``: the storage algorithm, written once for every database.
+
+Layout of a stage ``s`` (schema names get the instance's prefix/suffix):
+
+* ``s__pipedag`` holds the physical tables. Each is named ``<table>__<key>`` after the hash
+  of its content identity, so a new version never overwrites a table a reader may be using,
+  and a cache-valid table is simply kept where it is.
+* ``s`` holds one view per table, ``s.<table>``, pointing at the current physical table.
+  This is what users query.
+* ``pipedag_metadata`` records runs, stage versions and, per version, every task's cache key
+  and output tables (with their columns, so nothing is reflected on the hot path).
+
+Publishing a stage re-points the changed views and records the new version in one database
+transaction: readers see the old stage or the new one, never a mix. Tasks write their tables
+before that, outside the transaction, where no reader looks; a failed stage drops them again.
+Cache-valid tables are never copied or moved. Old physical tables are dropped only after
+they fall out of the last ``keep_stage_versions`` versions.
+
+A backend subclass supplies the primitives (connect, execute, bulk write/read, catalog
+listing) and may override a step where its database allows something better.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.schema import CreateTable
+
+from pipedag.cache.keys import Ingredients
+from pipedag.core.names import RESERVED_MARKER
+from pipedag.core.table import Column, TableRef
+from pipedag.errors import StateError, StoreError
+from pipedag.store import metadata as md
+from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pipedag.config.context import ConfigContext
+
+
+class StoreState(enum.Enum):
+    """Lifecycle of a store: it must be opened before use and is closed afterwards."""
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def quote(identifier: str) -> str:
+    """Quote a SQL identifier (always, so that no name is ever folded or misread)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    """``"schema"."name"``."""
+    return f"{quote(schema)}.{quote(name)}"
+
+
+class SQLTableStore(ABC):
+    """Stores stage tables in a SQL database and publishes stages atomically.
+
+    Args:
+        config: The instance's settings (URL, schema prefix/suffix, retention).
+    """
+
+    #: Name used in ``table_store.class`` and the registry.
+    name: ClassVar[str]
+    #: Longest identifier the database keeps without truncating.
+    max_identifier_length: ClassVar[int] = 63
+    #: SQLAlchemy dialect used to render task SQL and metadata statements.
+    dialect: ClassVar[sa.Dialect]
+
+    def __init__(self, config: ConfigContext) -> None:
+        self.config = config
+        self.state = StoreState.NEW
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def open(self) -> None:
+        """Connect and make sure the metadata schema exists.
+
+        Raises:
+            StateError: if the store was opened before.
+        """
+        if self.state is not StoreState.NEW:
+            raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
+        self._connect()
+        self.state = StoreState.OPEN
+        self._ensure_metadata()
+
+    def close(self) -> None:
+        """Disconnect (releases the database file for other processes on DuckDB)."""
+        if self.state is StoreState.OPEN:
+            self._disconnect()
+        self.state = StoreState.CLOSED
+
+    def __enter__(self) -> SQLTableStore:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _require_open(self) -> None:
+        if self.state is not StoreState.OPEN:
+            raise StateError(f"Table store is {self.state.value}; open it first (use `with store:`).")
+
+    # ------------------------------------------------------- backend primitives
+
+    @abstractmethod
+    def _connect(self) -> None:
+        """Open the database connection."""
+
+    @abstractmethod
+    def _disconnect(self) -> None:
+        """Close the database connection."""
+
+    @abstractmethod
+    def execute_sql(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (positional parameters in the dialect's style) and fetch all rows."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one database transaction; roll back on error."""
+
+    @abstractmethod
+    def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """Create table ``schema.name`` from an Arrow table by the database's fastest path."""
+
+    @abstractmethod
+    def read_arrow(self, schema: str, name: str) -> pa.Table:
+        """Read a whole table as Arrow."""
+
+    @abstractmethod
+    def list_tables(self, schema: str) -> set[str]:
+        """Names of the tables in ``schema`` (one catalog query)."""
+
+    @abstractmethod
+    def table_columns(self, schema: str, name: str) -> tuple[Column, ...]:
+        """Column names and database types of a table pipedag just wrote."""
+
+    @abstractmethod
+    def create_table_as(self, schema: str, name: str, sql: str, params: Sequence[Any]) -> int:
+        """``CREATE TABLE schema.name AS <sql>``; return the number of rows."""
+
+    @abstractmethod
+    def sa_type(self, db_type: str) -> sa.types.TypeEngine[Any]:
+        """SQLAlchemy type for a database type name recorded in the metadata."""
+
+    # ------------------------------------------------------------------- helpers
+
+    def execute(self, statement: sa.Executable) -> list[tuple[Any, ...]]:
+        """Render a SQLAlchemy statement with this store's dialect and run it."""
+        sql, params = self.render(statement)
+        return self.execute_sql(sql, params)
+
+    def render(self, statement: sa.ClauseElement) -> tuple[str, list[Any]]:
+        """Compile SQL to text plus positional parameters, exactly as it will run."""
+        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        order = getattr(compiled, "positiontup", None) or []
+        return str(compiled), [params[name] for name in order]
+
+    def stage_schema(self, stage: str) -> str:
+        """The schema users query: ``schema_prefix + stage + schema_suffix``."""
+        return f"{self.config.schema_prefix}{stage}{self.config.schema_suffix}"
+
+    def data_schema(self, stage: str) -> str:
+        """The schema holding the stage's physical tables."""
+        return self.stage_schema(stage) + RESERVED_MARKER
+
+    def physical_name(self, name: str, key: str) -> str:
+        """Physical table name for a table with content identity ``key``."""
+        return f"{name}__{key[:12]}"
+
+    def sa_table(self, ref: TableRef) -> sa.Table:
+        """A SQLAlchemy Table for a stored table, built from metadata (no reflection)."""
+        columns = [sa.Column(c.name, self.sa_type(c.type)) for c in ref.columns]
+        return sa.Table(
+            sa.sql.quoted_name(ref.physical_name, quote=True),
+            sa.MetaData(),
+            *columns,
+            schema=sa.sql.quoted_name(ref.schema, quote=True),
+        )
+
+    def _ensure_metadata(self) -> None:
+        with self.transaction():
+            self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(md.METADATA_SCHEMA)}")
+            for table in md.metadata.sorted_tables:
+                self.execute(CreateTable(table, if_not_exists=True))
+
+    # ------------------------------------------------------------- the algorithm
+
+    def begin_run(self, flow: str) -> int:
+        """Record a new run and return its id (monotonic, never derived from a clock)."""
+        self._require_open()
+        with self.transaction():
+            (last,) = self.execute(sa.select(sa.func.max(md.runs.c.run_id)))[0]
+            run_id = int(last or 0) + 1
+            self.execute(
+                md.runs.insert().values(
+                    run_id=run_id, flow=flow, instance_id=self.config.instance_id, status="running",
+                    started_at=_now(),
+                )
+            )
+        return run_id
+
+    def end_run(self, run_id: int, status: str) -> None:
+        """Mark a run finished with ``status`` (``succeeded`` / ``failed``)."""
+        self._require_open()
+        self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
+
+    def load_history(self, stages: Sequence[str]) -> dict[str, StageHistory]:
+        """Retained versions and existing physical tables of the given stages (two queries + one per stage)."""
+        self._require_open()
+        histories = {stage: StageHistory(stage) for stage in stages}
+        t = md.task_records
+        rows = self.execute(
+            sa.select(t.c.stage, t.c.run_id, t.c.task, t.c.cache_key, t.c.ingredients, t.c.outputs).where(
+                t.c.stage.in_(list(stages))
+            )
+        )
+        for stage, run_id, task, key, ingredients, outputs in rows:
+            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs)))
+            histories[stage].versions.setdefault(int(run_id), []).append(record)
+        v = md.stage_versions
+        for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
+            histories[stage].versions.setdefault(int(run_id), [])
+        for stage, history in histories.items():
+            history.existing_tables = self.list_tables(self.data_schema(stage))
+        return histories
+
+    def prepare_stage(self, stage: str) -> None:
+        """Create the stage's data schema so tasks can write into it."""
+        self._require_open()
+        self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.data_schema(stage))}")
+
+    def add_keys(self, ref: TableRef) -> None:
+        """Create the primary key and indexes a table asked for."""
+        target = qualified(ref.schema, ref.physical_name)
+        if ref.primary_key:
+            cols = ", ".join(quote(c) for c in ref.primary_key)
+            self.execute_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({cols})")
+        for i, index in enumerate(ref.indexes):
+            cols = ", ".join(quote(c) for c in index)
+            self.execute_sql(f"CREATE INDEX {quote(f'{ref.physical_name}_ix{i}')} ON {target} ({cols})")
+
+    def publish_stage(self, stage: str, run_id: int, records: list[TaskRecord], history: StageHistory) -> bool:
+        """Make ``records`` the stage's new published version in one transaction.
+
+        Returns:
+            False when nothing changed (the stage is left untouched), True otherwise.
+        """
+        self._require_open()
+        old = history.published_tables()
+        new = {ref.name: ref for record in records for ref in record.tables()}
+        old_keys = {r.task: r.cache_key for r in history.current}
+        if history.versions and old_keys == {r.task: r.cache_key for r in records} and _same(old, new):
+            return False
+        schema = self.stage_schema(stage)
+        with self.transaction():
+            self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+            for name in old.keys() - new.keys():
+                self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+            for name, ref in new.items():
+                if name not in old or old[name].physical_name != ref.physical_name:
+                    self._point_view(schema, name, ref)
+            self._record_version(stage, run_id, records)
+        history.versions[run_id] = records
+        return True
+
+    def _point_view(self, schema: str, name: str, ref: TableRef) -> None:
+        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+        self.execute_sql(
+            f"CREATE VIEW {qualified(schema, name)} AS SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
+        )
+
+    def _record_version(self, stage: str, run_id: int, records: list[TaskRecord]) -> None:
+        self.execute(md.stage_versions.insert().values(stage=stage, run_id=run_id, published_at=_now()))
+        if records:
+            self.execute(
+                md.task_records.insert().values(
+                    [
+                        {
+                            "stage": stage,
+                            "run_id": run_id,
+                            "task": r.task,
+                            "cache_key": r.cache_key,
+                            "ingredients": json.dumps(r.ingredients.to_json()),
+                            "outputs": json.dumps(encode_outputs(r.outputs)),
+                        }
+                        for r in records
+                    ]
+                )
+            )
+
+    def collect_garbage(self, stage: str, history: StageHistory) -> list[str]:
+        """Forget versions beyond ``keep_stage_versions`` and drop tables no kept version uses.
+
+        Also removes leftovers of crashed runs. Returns the dropped physical table names.
+        """
+        self._require_open()
+        keep = sorted(history.versions, reverse=True)[: self.config.keep_stage_versions]
+        expired = [v for v in history.versions if v not in keep]
+        for version in expired:
+            del history.versions[version]
+        schema = self.data_schema(stage)
+        unused = sorted(self.list_tables(schema) - history.referenced_tables())
+        with self.transaction():
+            if expired:
+                for table in (md.stage_versions, md.task_records):
+                    self.execute(table.delete().where(table.c.stage == stage, table.c.run_id.in_(expired)))
+            for name in unused:
+                self.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+        history.existing_tables -= set(unused)
+        return unused
+
+    def drop_tables(self, refs: Sequence[TableRef]) -> None:
+        """Drop physical tables of an unpublished stage (after a failure)."""
+        self._require_open()
+        with self.transaction():
+            for ref in refs:
+                self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
+
+
+def _same(old: dict[str, TableRef], new: dict[str, TableRef]) -> bool:
+    return old.keys() == new.keys() and all(old[n].physical_name == new[n].physical_name for n in new)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def wrap_driver_error(action: str, exc: Exception) -> StoreError:
+    """A StoreError naming what pipedag tried to do, chained to the driver's exception."""
+    error = StoreError(f"{action} failed: {exc}")
+    error.__cause__ = exc
+    return error

@@ -1,0 +1,182 @@
+"""DuckDB table store: the embedded default, one database file per instance.
+
+DuckDB cannot rename schemas or move tables between them, but its DDL is transactional, so
+the view-swap publish of :mod:`pipedag.store.base` is atomic for readers on other connections.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from pipedag.core.table import Column
+from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.store.base import SQLTableStore, qualified
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from pipedag.config.context import ConfigContext
+
+_SIMPLE_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "BOOLEAN": sa.Boolean(),
+    "TINYINT": sa.SmallInteger(),
+    "SMALLINT": sa.SmallInteger(),
+    "INTEGER": sa.Integer(),
+    "BIGINT": sa.BigInteger(),
+    "HUGEINT": sa.Numeric(38, 0),
+    "UTINYINT": sa.SmallInteger(),
+    "USMALLINT": sa.Integer(),
+    "UINTEGER": sa.BigInteger(),
+    "UBIGINT": sa.Numeric(20, 0),
+    "FLOAT": sa.Float(),
+    "DOUBLE": sa.Double(),
+    "VARCHAR": sa.String(),
+    "DATE": sa.Date(),
+    "TIME": sa.Time(),
+    "TIMESTAMP": sa.DateTime(),
+    "TIMESTAMP_NS": sa.DateTime(),
+    "TIMESTAMP_MS": sa.DateTime(),
+    "TIMESTAMP_S": sa.DateTime(),
+    "TIMESTAMP WITH TIME ZONE": sa.DateTime(timezone=True),
+    "INTERVAL": sa.Interval(),
+    "BLOB": sa.LargeBinary(),
+    "UUID": sa.Uuid(),
+    "JSON": sa.JSON(),
+}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+
+
+def database_path(url: str) -> Path:
+    """The file behind ``duckdb:///relative.duckdb`` or ``duckdb:////absolute.duckdb``.
+
+    Raises:
+        ConfigError: for in-memory or malformed URLs.
+    """
+    if not url.startswith("duckdb:///"):
+        raise ConfigError(f"DuckDB URL {url!r} must look like duckdb:///path/to/file.duckdb.")
+    path = url.removeprefix("duckdb:///").split("?", 1)[0]
+    if path in ("", ":memory:"):
+        raise ConfigError(
+            f"DuckDB URL {url!r} names no file; pipedag keeps stages between runs, so give a file path "
+            "such as duckdb:///.pipedag/pipeline.duckdb."
+        )
+    return Path(path)
+
+
+class DuckDBTableStore(SQLTableStore):
+    """Table store on an embedded DuckDB file (no server, no config file needed)."""
+
+    name: ClassVar[str] = "duckdb"
+    max_identifier_length: ClassVar[int] = 255
+    # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
+    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
+
+    def __init__(self, config: ConfigContext) -> None:
+        super().__init__(config)
+        self.path = database_path(config.table_store_url)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._in_transaction = False
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open DuckDB connection (for explorative SQL inside the process)."""
+        if self._con is None:
+            raise StateError("DuckDB store is not open; use `with store:` first.")
+        return self._con
+
+    def _connect(self) -> None:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"Cannot open DuckDB file {self.path}: {exc}. Another process (a running flow or a "
+                "duckdb shell) holds it; close that process and try again."
+            ) from exc
+
+    def _disconnect(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def execute_sql(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and fetch all its rows (fetching keeps DuckDB's cursor free)."""
+        import duckdb
+
+        try:
+            return self.connection.execute(sql, list(params) if params else None).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB statement failed: {exc}\nSQL: {sql[:2000]}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One DuckDB transaction; nested use joins the outer one."""
+        if self._in_transaction:
+            yield
+            return
+        self.connection.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        else:
+            self.connection.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """Bulk-create a table from Arrow through DuckDB's zero-copy Arrow scan."""
+        con = self.connection
+        view = "__pipedag_arrow_input"
+        con.register(view, data)
+        try:
+            self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
+
+    def read_arrow(self, schema: str, name: str) -> pa.Table:
+        """Read a table as Arrow (the fast path: no per-row Python objects)."""
+        return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+
+    def list_tables(self, schema: str) -> set[str]:
+        """Tables in ``schema`` from DuckDB's catalog function."""
+        rows = self.execute_sql(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = $1 AND database_name = current_database()",
+            [schema],
+        )
+        return {r[0] for r in rows}
+
+    def table_columns(self, schema: str, name: str) -> tuple[Column, ...]:
+        """Column names and types, in order."""
+        rows = self.execute_sql(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $1 AND table_name = $2 "
+            "AND database_name = current_database() ORDER BY column_index",
+            [schema, name],
+        )
+        return tuple(Column(n, t) for n, t in rows)
+
+    def create_table_as(self, schema: str, name: str, sql: str, params: Sequence[Any]) -> int:
+        """CTAS; DuckDB reports the inserted row count as the statement's result."""
+        rows = self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS {sql}", params)
+        return int(rows[0][0]) if rows else 0
+
+    def sa_type(self, db_type: str) -> sa.types.TypeEngine[Any]:
+        """Map a DuckDB type name to SQLAlchemy (unknown types become NullType)."""
+        if db_type in _SIMPLE_TYPES:
+            return _SIMPLE_TYPES[db_type]
+        match = _DECIMAL.match(db_type)
+        if match:
+            return sa.Numeric(int(match.group(1)), int(match.group(2)))
+        return sa.types.NullType()
