@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh DuckDB file per test and, when reachable, the PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipedag import ConfigContext, create_basic_pipedag_config
+
+POSTGRES_URL = os.environ.get("PIPEDAG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def duckdb_config(tmp_path: Path) -> ConfigContext:
+    """A one-instance config on a new DuckDB file in the test's temp folder."""
+    return create_basic_pipedag_config(f"duckdb:///{tmp_path / 'pipedag.duckdb'}", fail_fast=True).get()
+
+
+def _postgres_available() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+        return True
+    except psycopg.OperationalError:
+        if shutil.which("pg_ctlcluster") and os.geteuid() == 0:
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"], check=False)
+            try:
+                psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
+                return True
+            except psycopg.OperationalError:
+                return False
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of the test PostgreSQL server; skips (or fails under CI) when it is unreachable."""
+    if not _postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is required in CI but unreachable.")
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def schema_prefix() -> Iterator[str]:
+    """A unique schema prefix so that tests on a shared server never see each other's stages."""
+    yield f"t{uuid.uuid4().hex[:8]}_"
