@@ -34,10 +34,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
+from pipedag.cache.hashing import digest
 from pipedag.cache.keys import Ingredients
 from pipedag.core.names import RESERVED_MARKER
 from pipedag.core.table import Column, TableRef
-from pipedag.errors import StateError, StoreError
+from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
 
@@ -168,14 +169,45 @@ class SQLTableStore(ABC):
 
     def render(self, statement: sa.ClauseElement) -> tuple[str, list[Any]]:
         """Compile SQL to text plus positional parameters, exactly as it will run."""
-        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        compiled = statement.compile(
+            dialect=self.dialect,
+            # Each instance keeps its own metadata schema (see ``metadata_schema``).
+            schema_translate_map={md.METADATA_SCHEMA: self.metadata_schema},
+            render_schema_translate=True,
+            compile_kwargs={"render_postcompile": True},
+        )
         params = compiled.params
         order = getattr(compiled, "positiontup", None) or []
         return str(compiled), [params[name] for name in order]
 
+    @property
+    def metadata_schema(self) -> str:
+        """``schema_prefix + pipedag_metadata + schema_suffix``: instances sharing a database stay apart."""
+        return self.checked_identifier(
+            f"{self.config.schema_prefix}{md.METADATA_SCHEMA}{self.config.schema_suffix}", "the metadata schema"
+        )
+
     def stage_schema(self, stage: str) -> str:
         """The schema users query: ``schema_prefix + stage + schema_suffix``."""
-        return f"{self.config.schema_prefix}{stage}{self.config.schema_suffix}"
+        schema = f"{self.config.schema_prefix}{stage}{self.config.schema_suffix}"
+        # The data schema is the longer of the two names; checking it covers both.
+        self.checked_identifier(schema + RESERVED_MARKER, f"the data schema of stage {stage!r}")
+        return schema
+
+    def checked_identifier(self, name: str, what: str) -> str:
+        """Return ``name`` if the database keeps it whole; databases that truncate would merge names.
+
+        Raises:
+            ConfigError: naming ``what`` and the fix when ``name`` is longer than ``max_identifier_length`` bytes.
+        """
+        size = len(name.encode())
+        if size > self.max_identifier_length:
+            raise ConfigError(
+                f"Identifier {name!r} ({what}) has {size} bytes; {self.name} keeps at most "
+                f"{self.max_identifier_length} and would shorten it silently, so distinct names could collide. "
+                f"Shorten schema_prefix/schema_suffix of instance {self.config.instance_name!r} or the stage name."
+            )
+        return name
 
     def data_schema(self, stage: str) -> str:
         """The schema holding the stage's physical tables."""
@@ -197,7 +229,7 @@ class SQLTableStore(ABC):
 
     def _ensure_metadata(self) -> None:
         with self.transaction():
-            self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(md.METADATA_SCHEMA)}")
+            self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.metadata_schema)}")
             for table in md.metadata.sorted_tables:
                 self.execute(CreateTable(table, if_not_exists=True))
 
@@ -255,7 +287,14 @@ class SQLTableStore(ABC):
             self.execute_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({cols})")
         for i, index in enumerate(ref.indexes):
             cols = ", ".join(quote(c) for c in index)
-            self.execute_sql(f"CREATE INDEX {quote(f'{ref.physical_name}_ix{i}')} ON {target} ({cols})")
+            self.execute_sql(f"CREATE INDEX {quote(self._index_name(ref.physical_name, i))} ON {target} ({cols})")
+
+    def _index_name(self, physical_name: str, position: int) -> str:
+        name = f"{physical_name}_ix{position}"
+        if len(name.encode()) <= self.max_identifier_length:
+            return name
+        # Truncation would give every index of the table the same name: shorten stably instead.
+        return f"ix_{digest(name)[:24]}"
 
     def publish_stage(self, stage: str, run_id: int, records: list[TaskRecord], history: StageHistory) -> bool:
         """Make ``records`` the stage's new published version in one transaction.
@@ -322,10 +361,21 @@ class SQLTableStore(ABC):
             if expired:
                 for table in (md.stage_versions, md.task_records):
                     self.execute(table.delete().where(table.c.stage == stage, table.c.run_id.in_(expired)))
-            for name in unused:
-                self.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+            if self.drop_in_publish_transaction:
+                self._drop_unused(schema, unused)
+        if not self.drop_in_publish_transaction:
+            unused = self._drop_unused(schema, unused)
         history.existing_tables -= set(unused)
         return unused
+
+    #: Whether unused tables are dropped in the same transaction that forgets expired versions.
+    drop_in_publish_transaction: ClassVar[bool] = True
+
+    def _drop_unused(self, schema: str, names: list[str]) -> list[str]:
+        """Drop tables no retained version uses; return those actually dropped (a backend may defer some)."""
+        for name in names:
+            self.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+        return names
 
     def drop_tables(self, refs: Sequence[TableRef]) -> None:
         """Drop physical tables of an unpublished stage (after a failure)."""

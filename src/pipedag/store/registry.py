@@ -14,11 +14,14 @@ if TYPE_CHECKING:
 #: store name -> (module, class, pip extra that provides its driver)
 STORES: dict[str, tuple[str, str, str]] = {
     "duckdb": ("pipedag.store.duckdb", "DuckDBTableStore", "duckdb"),
+    "postgresql": ("pipedag.store.postgres", "PostgresTableStore", "postgres"),
 }
 
 #: URL scheme -> store name
 SCHEMES: dict[str, str] = {
     "duckdb": "duckdb",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
 }
 
 

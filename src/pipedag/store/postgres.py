@@ -1,0 +1,298 @@
+"""PostgreSQL table store: the team backend.
+
+Statements and transactions go through one psycopg 3 connection; bulk data moves through one
+ADBC connection (Arrow in, Arrow out). ``benchmarks/postgres_io.py`` compares ADBC ingest with
+psycopg binary COPY: COPY itself is about as fast, but feeding it from a frame needs Python row
+tuples, which costs more than the copy, so ADBC wins end to end.
+
+PostgreSQL DDL is transactional, so the view-swap publish of :mod:`pipedag.store.base` is
+atomic for readers. Dropping an old physical table waits for every reader that still has it
+open; pipedag therefore drops with a short ``lock_timeout`` outside the publish transaction
+and simply retries at the next publish when a reader is in the way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from pipedag.core.table import Column
+from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.log import get_logger
+from pipedag.store.base import SQLTableStore, qualified, quote
+
+if TYPE_CHECKING:
+    import psycopg
+    import pyarrow as pa
+
+    from pipedag.config.context import ConfigContext
+
+_SIMPLE_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "boolean": sa.Boolean(),
+    "smallint": sa.SmallInteger(),
+    "integer": sa.Integer(),
+    "bigint": sa.BigInteger(),
+    "real": sa.Float(),
+    "double precision": sa.Double(),
+    "text": sa.Text(),
+    "character varying": sa.String(),
+    "date": sa.Date(),
+    "time without time zone": sa.Time(),
+    "timestamp without time zone": sa.DateTime(),
+    "timestamp with time zone": sa.DateTime(timezone=True),
+    "interval": sa.Interval(),
+    "bytea": sa.LargeBinary(),
+    "uuid": sa.Uuid(),
+    "json": postgresql.JSON(),
+    "jsonb": postgresql.JSONB(),
+    "numeric": sa.Numeric(),
+}
+_PARAMETRIZED = re.compile(r"^(numeric|character varying|character)\((\d+)(?:,\s*(\d+))?\)$")
+
+#: How long a garbage-collecting DROP waits for readers before it gives up until the next publish.
+GC_LOCK_TIMEOUT = "200ms"
+
+
+def libpq_url(url: str) -> str:
+    """``postgresql+psycopg://...`` (SQLAlchemy style) -> ``postgresql://...`` (what libpq and ADBC read)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgresql") and not parts.scheme.startswith("postgres"):
+        raise ConfigError(f"PostgreSQL URL {url!r} must start with postgresql://.")
+    return urlunsplit(("postgresql", *parts[1:]))
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (``postgresql://host/db`` -> ``db``).
+
+    Raises:
+        ConfigError: when the URL names no database.
+    """
+    name = urlsplit(url).path.lstrip("/")
+    if not name:
+        raise ConfigError(f"PostgreSQL URL {url!r} names no database; append /<database>.")
+    return name
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+class PostgresTableStore(SQLTableStore):
+    """Table store on a PostgreSQL server (15 or newer).
+
+    ``table_store.args`` understood besides ``url``: ``create_database_if_not_exists``
+    (create the URL's database on first use, e.g. one database per instance).
+    """
+
+    name: ClassVar[str] = "postgresql"
+    max_identifier_length: ClassVar[int] = 63  # NAMEDATALEN - 1; longer names are truncated silently
+    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="format")
+    drop_in_publish_transaction: ClassVar[bool] = False
+
+    def __init__(self, config: ConfigContext) -> None:
+        super().__init__(config)
+        self.url = libpq_url(config.table_store_url)
+        database_name(self.url)
+        self._con: psycopg.Connection[Any] | None = None
+        self._adbc: Any = None
+
+    @property
+    def connection(self) -> psycopg.Connection[Any]:
+        """The open psycopg connection (autocommit outside :meth:`transaction`)."""
+        if self._con is None:
+            raise StateError("PostgreSQL store is not open; use `with store:` first.")
+        return self._con
+
+    # ------------------------------------------------------------ connections
+
+    def _connect(self) -> None:
+        import psycopg
+
+        if self.config.table_store_args.get("create_database_if_not_exists"):
+            self._create_database()
+        try:
+            self._con = psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"Cannot connect to PostgreSQL at {_safe(self.url)}: {exc}".strip()) from exc
+
+    def _create_database(self) -> None:
+        import psycopg
+
+        name = database_name(self.url)
+        try:
+            with psycopg.connect(_with_database(self.url, "postgres"), autocommit=True) as con:
+                exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+                if exists is None:
+                    con.execute(f"CREATE DATABASE {quote(name)}")  # type: ignore[arg-type]
+                    get_logger().info("created database", database=name)
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another process created it at the same moment
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"create_database_if_not_exists: cannot create database {name!r} at {_safe(self.url)}: {exc}"
+            ) from exc
+
+    def _disconnect(self) -> None:
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _bulk(self) -> Any:
+        """The ADBC connection, opened on first bulk transfer (it costs ~70 ms, and imports pyarrow)."""
+        if self._adbc is None:
+            self._require_open()
+            try:
+                import adbc_driver_postgresql.dbapi as adbc
+            except ImportError as exc:
+                raise ConfigError(
+                    "The PostgreSQL store moves data through ADBC; run: pip install 'pipedag[postgres]'."
+                ) from exc
+            # Autocommit so that a read never leaves a transaction holding locks that block a DROP.
+            self._adbc = adbc.connect(self.url, autocommit=True)
+        return self._adbc
+
+    # ------------------------------------------------------------- statements
+
+    def execute_sql(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and fetch its rows.
+
+        Statements rendered by :meth:`render` arrive with a (possibly empty) list of parameters and
+        have ``%`` escaped as ``%%``; hand-written DDL arrives with the default empty tuple and is
+        sent as it is.
+        """
+        import psycopg
+
+        args = list(params) if isinstance(params, list) or params else None
+        try:
+            cursor = self.connection.execute(sql, args)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL statement failed: {exc}\nSQL: {sql[:2000]}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One PostgreSQL transaction; a nested block becomes a savepoint of the outer one."""
+        import psycopg
+
+        try:
+            with self.connection.transaction():
+                yield
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL transaction failed: {exc}") from exc
+
+    # ------------------------------------------------------------------- data
+
+    def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """Create the table and fill it with ADBC's binary COPY ingest."""
+        try:
+            with self._bulk().cursor() as cur:
+                cur.adbc_ingest(name, _ingestible(data), mode="create", db_schema_name=schema)
+        except Exception as exc:
+            if type(exc).__module__.split(".", 1)[0] not in ("adbc_driver_manager", "adbc_driver_postgresql"):
+                raise
+            raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
+
+    def read_arrow(self, schema: str, name: str) -> pa.Table:
+        """Fetch a whole table as Arrow through ADBC (PostgreSQL's binary COPY protocol)."""
+        with self._bulk().cursor() as cur:
+            cur.execute(f"SELECT * FROM {qualified(schema, name)}")
+            return cur.fetch_arrow_table()
+
+    # ---------------------------------------------------------------- catalog
+
+    def list_tables(self, schema: str) -> set[str]:
+        """Tables in ``schema`` from ``pg_tables``."""
+        return {r[0] for r in self.execute_sql("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])}
+
+    def table_columns(self, schema: str, name: str) -> tuple[Column, ...]:
+        """Column names and types (``format_type`` spelling), in order."""
+        rows = self.execute_sql(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [qualified(schema, name)],
+        )
+        return tuple(Column(n, t) for n, t in rows)
+
+    def create_table_as(self, schema: str, name: str, sql: str, params: Sequence[Any]) -> int:
+        """CTAS; PostgreSQL reports the row count in the command tag."""
+        import psycopg
+
+        try:
+            cursor = self.connection.execute(
+                f"CREATE TABLE {qualified(schema, name)} AS {sql}",  # type: ignore[arg-type]
+                list(params),
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL statement failed: {exc}\nSQL: {sql[:2000]}") from exc
+        return max(cursor.rowcount, 0)
+
+    def sa_type(self, db_type: str) -> sa.types.TypeEngine[Any]:
+        """Map a ``format_type`` name to SQLAlchemy (unknown types become NullType)."""
+        if db_type in _SIMPLE_TYPES:
+            return _SIMPLE_TYPES[db_type]
+        match = _PARAMETRIZED.match(db_type)
+        if match:
+            base, first, second = match.groups()
+            if base == "numeric":
+                return sa.Numeric(int(first), int(second or 0))
+            return sa.String(int(first))
+        if db_type.endswith("[]"):
+            return postgresql.ARRAY(self.sa_type(db_type[:-2]))
+        return sa.types.NullType()
+
+    # -------------------------------------------------------- garbage collection
+
+    def _drop_unused(self, schema: str, names: list[str]) -> list[str]:
+        """Drop each table in its own short transaction; one a reader still uses waits for the next GC."""
+        import psycopg
+
+        dropped: list[str] = []
+        for name in names:
+            try:
+                with self.connection.transaction():
+                    self.connection.execute(f"SET LOCAL lock_timeout = '{GC_LOCK_TIMEOUT}'")
+                    self.connection.execute(f"DROP TABLE IF EXISTS {qualified(schema, name)}")  # type: ignore[arg-type]
+            except psycopg.errors.LockNotAvailable:
+                get_logger().debug("old table still in use; dropped at a later publish", table=f"{schema}.{name}")
+                continue
+            except psycopg.Error as exc:
+                raise StoreError(f"Dropping old table {schema}.{name} failed: {exc}") from exc
+            dropped.append(name)
+        return dropped
+
+
+def _ingestible(data: pa.Table) -> pa.Table:
+    """Cast Arrow types ADBC cannot ingest (views, dictionaries) to plain ones."""
+    import pyarrow as pa
+
+    fields = []
+    changed = False
+    for field in data.schema:
+        kind = field.type
+        if pa.types.is_string_view(kind) or pa.types.is_large_string(kind):
+            kind = pa.string() if pa.types.is_string_view(kind) else kind
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        changed = changed or kind != field.type
+        fields.append(field.with_type(kind))
+    return data.cast(pa.schema(fields)) if changed else data
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for error messages."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc and ":" in netloc.split("@", 1)[0]:
+        user = netloc.split("@", 1)[0].split(":", 1)[0]
+        netloc = f"{user}:***@{netloc.split('@', 1)[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
