@@ -64,6 +64,14 @@ class ConfigContext:
         cache_validation: How far cached results are trusted.
         keep_stage_versions: Published versions of each stage kept (tables included) for rollback.
         table_store_args: Backend-specific extra arguments.
+        per_user: Whether this is the per-user variant of the instance (``per_user_template`` applied).
+        lock_manager: ``auto`` (PostgreSQL advisory lock / file lock next to a DuckDB file),
+            ``database``, ``file`` or ``none``: keeps two runs of the instance from interleaving.
+        lock_timeout: Seconds a run waits for another run of the instance (None: wait forever).
+        lock_dir: Folder of lock files for the ``file`` lock manager (default: next to the DuckDB file).
+        stage_commit_technique: How a stage is published; ``view_swap`` (the only one so far).
+        blob_store_class: Explicit blob store class, if configured.
+        blob_store_args: Blob store arguments (kept for flow code; pipedag has no blob store yet).
     """
 
     pipeline_name: str
@@ -78,10 +86,18 @@ class ConfigContext:
     cache_validation: CacheValidation = field(default_factory=CacheValidation)
     keep_stage_versions: int = 2
     table_store_args: Mapping[str, Any] = field(default_factory=dict)
+    per_user: bool = False
+    lock_manager: str = "auto"
+    lock_timeout: float | None = 600.0
+    lock_dir: str | None = None
+    stage_commit_technique: str = "view_swap"
+    blob_store_class: str | None = None
+    blob_store_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
         object.__setattr__(self, "table_store_args", MappingProxyType(dict(self.table_store_args)))
+        object.__setattr__(self, "blob_store_args", MappingProxyType(dict(self.blob_store_args)))
         if self.keep_stage_versions < 1:
             raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
 

@@ -1,16 +1,27 @@
-"""``PipedagConfig``: pipeline instances described in one pipedag.yaml (or a dict)."""
+"""``PipedagConfig``: pipeline instances described in one pipedag.yaml (or a dict).
+
+Loading validates the whole file against :mod:`pipedag.config.schema` (so a typo in an
+instance you do not run is still reported, with its YAML path); :meth:`PipedagConfig.get`
+merges one instance's layers, resolves its connection, expands placeholders and returns an
+immutable :class:`~pipedag.config.context.ConfigContext`.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipedag.config.context import ConfigContext
+from pipedag.config import schema as sc
+from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.expand import expand, expand_tree, load_url_attrs, username
 from pipedag.errors import ConfigError
 
 CONFIG_FILE_NAMES = ("pipedag.yaml", "pipedag.yml")
+ANY = "__any__"
+DEFAULT_PER_USER_TEMPLATE = "{id}_{username}"
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
@@ -34,47 +45,210 @@ def find_config_file(start: Path | None = None) -> Path | None:
     return None
 
 
+def _load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except OSError as exc:
+        raise ConfigError(f"Cannot read pipedag config {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must contain a mapping with keys such as name and instances.")
+    return data
+
+
 class PipedagConfig:
-    """Pipeline instances loaded from a mapping (the parsed pipedag.yaml).
+    """Pipeline instances loaded from pipedag.yaml or an equivalent mapping.
 
-    This first version understands a single-level ``instances`` mapping whose entries carry
-    ``instance_id`` and ``table_store.args.url``; inheritance and validation grow with the
-    instances feature.
+    Args:
+        source: Path of a pipedag.yaml, or the parsed mapping itself.
+
+    Raises:
+        ConfigError: for any unknown key, wrongly typed value or dangling reference, naming its YAML path.
     """
-
-    def __init__(self, source: Mapping[str, Any] | str | Path) -> None:
-        if isinstance(source, str | Path):
-            import yaml
-
-            with open(source) as f:
-                source = yaml.safe_load(f) or {}
-        self.raw: Mapping[str, Any] = source
-        self.name: str = str(source.get("name", "pipeline"))
 
     default: _DefaultConfig
 
+    def __init__(self, source: Mapping[str, Any] | str | Path) -> None:
+        if isinstance(source, str | Path):
+            self.path: Path | None = Path(source)
+            raw = _load_yaml(self.path)
+        else:
+            self.path = None
+            raw = copy.deepcopy(dict(source))
+        self.base_dir = self.path.parent.resolve() if self.path else Path.cwd()
+        self.raw: dict[str, Any] = raw
+        sc.validate(raw, sc.TOP_LEVEL, "pipedag.yaml")
+        self.name: str = str(raw.get("name", "pipeline"))
+        self.instances: dict[str, Any] = raw.get("instances") or {}
+        self.technical_setups: dict[str, Any] = raw.get("technical_setups") or {}
+        self.table_store_connections: dict[str, Any] = raw.get("table_store_connections") or {}
+        self.blob_store_connections: dict[str, Any] = raw.get("blob_store_connections") or {}
+        self._validate()
+
+    # ----------------------------------------------------------------- checks
+
+    def _validate(self) -> None:
+        for name, block in self.instances.items():
+            sc.validate(block, sc.INSTANCE, f"instances.{name}")
+        for name, block in self.technical_setups.items():
+            sc.validate(block, sc.INSTANCE, f"technical_setups.{name}")
+            if "technical_setup" in block:
+                raise ConfigError(f"technical_setups.{name}.technical_setup: a technical setup cannot name another.")
+        for name, block in self.table_store_connections.items():
+            sc.validate(block, sc.TABLE_STORE_CONNECTION, f"table_store_connections.{name}")
+        for name, block in self.blob_store_connections.items():
+            sc.validate(block, sc.BLOB_STORE_CONNECTION, f"blob_store_connections.{name}")
+        for section in ("instances", "technical_setups"):
+            for name, block in getattr(self, section).items():
+                self._check_references(block, f"{section}.{name}")
+
+    def _check_references(self, block: Mapping[str, Any], path: str) -> None:
+        setup = block.get("technical_setup")
+        if setup is not None:
+            _require(setup, self.technical_setups, f"{path}.technical_setup", "technical_setups")
+        connection = (block.get("table_store") or {}).get("table_store_connection")
+        if connection is not None:
+            _require(
+                connection,
+                self.table_store_connections,
+                f"{path}.table_store.table_store_connection",
+                "table_store_connections",
+            )
+        blob = (block.get("blob_store") or {}).get("blob_store_connection")
+        if blob is not None:
+            _require(
+                blob, self.blob_store_connections, f"{path}.blob_store.blob_store_connection", "blob_store_connections"
+            )
+
+    @property
+    def instance_names(self) -> list[str]:
+        """The instances one can ``get`` (``__any__`` excluded), in file order."""
+        return [n for n in self.instances if n != ANY]
+
+    # -------------------------------------------------------------- resolving
+
     def get(self, instance: str | None = None, per_user: bool = False) -> ConfigContext:
-        """The ConfigContext of ``instance`` (the first instance when omitted)."""
-        instances: Mapping[str, Any] = self.raw.get("instances", {})
-        names = [n for n in instances if n != "__any__"]
+        """The resolved settings of one instance.
+
+        Args:
+            instance: Instance name; defaults to the first instance in the file.
+            per_user: Apply the instance's ``per_user_template`` to its ``instance_id`` so that
+                each user gets own schemas/databases (use ``{instance_id}`` in them).
+
+        Returns:
+            An immutable ConfigContext.
+
+        Raises:
+            ConfigError: for an unknown instance, a missing URL or connection, or a bad placeholder.
+        """
+        names = self.instance_names
         if instance is None:
             if not names:
-                raise ConfigError("pipedag.yaml defines no instances.")
+                raise ConfigError("pipedag.yaml defines no instances; add one under `instances:`.")
             instance = names[0]
         if instance not in names:
-            raise ConfigError(f"Unknown instance {instance!r} in pipedag.yaml. Known: {', '.join(names)}.")
-        block = {**instances.get("__any__", {}), **instances[instance]}
-        store = block.get("table_store", {})
-        args = store.get("args", {})
+            raise ConfigError(
+                f"Unknown instance {instance!r} in pipedag.yaml.{sc.did_you_mean(instance, names)} "
+                f"Known: {', '.join(names) or '(none)'}."
+            )
+        block = self._merged(instance)
+        path = f"instances.{instance}"
+        instance_id = block.get("instance_id", instance)
+        if per_user:
+            template = block.get("per_user_template", DEFAULT_PER_USER_TEMPLATE)
+            instance_id = expand(
+                template, {"id": instance_id, "username": username()}, f"{path}.per_user_template"
+            )
+        store = self._table_store(block, path)
+        values = {"instance_id": instance_id, "name": self.name, "username": username()}
+        args = dict(store.get("args") or {})
+        if "url_attrs_file" in args:
+            attrs_file = expand(args.pop("url_attrs_file"), values, f"{path}.table_store.args.url_attrs_file")
+            values = {**load_url_attrs(attrs_file, self.base_dir, f"{path}.table_store.args"), **values}
+        args = expand_tree(args, values, f"{path}.table_store.args")
+        if "url" not in args:
+            raise ConfigError(
+                f"{path}.table_store.args.url is missing: give a URL such as duckdb:///.pipedag/{{instance_id}}.duckdb "
+                "or postgresql://user@host/db, or name a table_store_connection that has one."
+            )
+        blob = self._blob_store(block, path)
+        lock = block.get("lock_manager") or {}
+        lock_args = expand_tree(lock.get("args") or {}, values, f"{path}.lock_manager.args")
+        cv = block.get("cache_validation") or {}
+        store_class = store.get("class") or store.get("type")
+        if store_class is not None:
+            _check_store_class(store_class, f"{path}.table_store.class")
         return ConfigContext(
             pipeline_name=self.name,
             instance_name=instance,
-            instance_id=str(block.get("instance_id", instance)),
-            table_store_url=args["url"],
-            schema_prefix=args.get("schema_prefix", ""),
-            schema_suffix=args.get("schema_suffix", ""),
-            attrs=block.get("attrs", {}),
-            fail_fast=bool(block.get("fail_fast", False)),
+            instance_id=instance_id,
+            table_store_url=args.pop("url"),
+            table_store_class=store_class,
+            schema_prefix=args.pop("schema_prefix", ""),
+            schema_suffix=args.pop("schema_suffix", ""),
+            attrs=block.get("attrs") or {},
+            fail_fast=block.get("fail_fast", False),
+            cache_validation=CacheValidation(**cv),
+            keep_stage_versions=block.get("keep_stage_versions", 2),
+            table_store_args=args,
+            per_user=per_user,
+            lock_manager=lock.get("class", "auto"),
+            lock_timeout=lock_args.get("timeout", 600.0),
+            lock_dir=lock_args.get("lock_dir"),
+            stage_commit_technique=block.get("stage_commit_technique", "view_swap"),
+            blob_store_class=blob.get("class") or blob.get("type"),
+            blob_store_args=expand_tree(blob.get("args") or {}, values, f"{path}.blob_store.args"),
+        )
+
+    def _merged(self, instance: str) -> dict[str, Any]:
+        """The instance's layers merged by the declared rules (see :mod:`pipedag.config.schema`)."""
+        any_block = self.instances.get(ANY) or {}
+        own = self.instances[instance]
+        setup = own.get("technical_setup", any_block.get("technical_setup"))
+        layers = [self.technical_setups.get(ANY) or {}, any_block]
+        if setup is not None:
+            layers.append(self.technical_setups[setup])
+        layers.append(own)
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            merged = sc.merge(merged, layer, sc.INSTANCE)
+        return merged
+
+    def _table_store(self, block: Mapping[str, Any], path: str) -> dict[str, Any]:
+        store = dict(block.get("table_store") or {})
+        connection = store.pop("table_store_connection", None)
+        if connection is None:
+            return store
+        return sc.merge(self.table_store_connections[connection], store, sc.TABLE_STORE_CONNECTION)
+
+    def _blob_store(self, block: Mapping[str, Any], path: str) -> dict[str, Any]:
+        blob = dict(block.get("blob_store") or {})
+        connection = blob.pop("blob_store_connection", None)
+        if connection is None:
+            return blob
+        return sc.merge(self.blob_store_connections[connection], blob, sc.BLOB_STORE_CONNECTION)
+
+
+def _require(name: str, known: Mapping[str, Any], path: str, section: str) -> None:
+    if name not in known or name == ANY:
+        options = [k for k in known if k != ANY]
+        raise ConfigError(
+            f"{path} names {name!r}, which is not defined under {section}.{sc.did_you_mean(name, options)} "
+            f"Known: {', '.join(options) or '(none)'}."
+        )
+
+
+def _check_store_class(name: str, path: str) -> None:
+    from pipedag.store.registry import STORES, canonical_store_name
+
+    if canonical_store_name(name) is None:
+        raise ConfigError(
+            f"{path} is {name!r}, which is no table store.{sc.did_you_mean(name, STORES)} "
+            f"Known: {', '.join(sorted(STORES))} (or leave it out: the URL's scheme decides)."
         )
 
 
@@ -88,7 +262,7 @@ class _DefaultConfig:
         return owner(path)
 
 
-PipedagConfig.default = _DefaultConfig()  # type: ignore[assignment]
+PipedagConfig.default = _DefaultConfig()
 
 
 def create_basic_pipedag_config(
@@ -100,6 +274,7 @@ def create_basic_pipedag_config(
     schema_suffix: str = "",
     fail_fast: bool = False,
     attrs: Mapping[str, Any] | None = None,
+    lock_timeout: float | None = 600.0,
 ) -> PipedagConfig:
     """Build a one-instance config from a database URL, without any pipedag.yaml.
 
@@ -111,10 +286,15 @@ def create_basic_pipedag_config(
         schema_suffix: Appended to stage names to form schemas.
         fail_fast: Stop and raise at the first failing task.
         attrs: Free-form settings handed to flow code.
+        lock_timeout: Seconds a run waits for another run of the same instance (None: forever).
 
     Returns:
         A PipedagConfig; call ``.get()`` for its ConfigContext.
     """
+    # Literal braces in a URL or prefix must survive placeholder expansion.
+    def literal(text: str) -> str:
+        return text.replace("{", "{{").replace("}", "}}")
+
     return PipedagConfig(
         {
             "name": name,
@@ -123,8 +303,13 @@ def create_basic_pipedag_config(
                     "instance_id": instance,
                     "fail_fast": fail_fast,
                     "attrs": dict(attrs or {}),
+                    "lock_manager": {"args": {"timeout": lock_timeout}},
                     "table_store": {
-                        "args": {"url": url, "schema_prefix": schema_prefix, "schema_suffix": schema_suffix}
+                        "args": {
+                            "url": literal(url),
+                            "schema_prefix": literal(schema_prefix),
+                            "schema_suffix": literal(schema_suffix),
+                        }
                     },
                 }
             },

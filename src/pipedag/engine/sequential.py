@@ -10,6 +10,7 @@ from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.engine.task_runner import RunContext, TaskRun, TaskRunner
 from pipedag.log import get_logger
 from pipedag.store.history import StageHistory
+from pipedag.store.locks import instance_lock
 
 if TYPE_CHECKING:
     from pipedag.core.flow import Flow, Stage
@@ -32,7 +33,7 @@ class SequentialEngine:
         outcomes: dict[TaskNode, TaskOutcome] = {}
         first_error: BaseException | None = None
         start = time.perf_counter()
-        with store:
+        with instance_lock(self.config), store:
             run_id = store.begin_run(flow.name)
             log = get_logger()
             log.debug("run started", flow=flow.name, run_id=run_id, instance=self.config.instance_id)

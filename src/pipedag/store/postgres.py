@@ -93,7 +93,7 @@ class PostgresTableStore(SQLTableStore):
 
     name: ClassVar[str] = "postgresql"
     max_identifier_length: ClassVar[int] = 63  # NAMEDATALEN - 1; longer names are truncated silently
-    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="format")
+    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
     drop_in_publish_transaction: ClassVar[bool] = False
 
     def __init__(self, config: ConfigContext) -> None:
@@ -130,7 +130,7 @@ class PostgresTableStore(SQLTableStore):
             with psycopg.connect(_with_database(self.url, "postgres"), autocommit=True) as con:
                 exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
                 if exists is None:
-                    con.execute(f"CREATE DATABASE {quote(name)}")  # type: ignore[arg-type]
+                    con.execute(f"CREATE DATABASE {quote(name)}")
                     get_logger().info("created database", database=name)
         except psycopg.errors.DuplicateDatabase:
             pass  # another process created it at the same moment
@@ -174,7 +174,7 @@ class PostgresTableStore(SQLTableStore):
 
         args = list(params) if isinstance(params, list) or params else None
         try:
-            cursor = self.connection.execute(sql, args)  # type: ignore[arg-type]
+            cursor = self.connection.execute(sql, args)
             return cursor.fetchall() if cursor.description is not None else []
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL statement failed: {exc}\nSQL: {sql[:2000]}") from exc
@@ -229,7 +229,7 @@ class PostgresTableStore(SQLTableStore):
 
         try:
             cursor = self.connection.execute(
-                f"CREATE TABLE {qualified(schema, name)} AS {sql}",  # type: ignore[arg-type]
+                f"CREATE TABLE {qualified(schema, name)} AS {sql}",
                 list(params),
             )
         except psycopg.Error as exc:
@@ -261,7 +261,7 @@ class PostgresTableStore(SQLTableStore):
             try:
                 with self.connection.transaction():
                     self.connection.execute(f"SET LOCAL lock_timeout = '{GC_LOCK_TIMEOUT}'")
-                    self.connection.execute(f"DROP TABLE IF EXISTS {qualified(schema, name)}")  # type: ignore[arg-type]
+                    self.connection.execute(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
             except psycopg.errors.LockNotAvailable:
                 get_logger().debug("old table still in use; dropped at a later publish", table=f"{schema}.{name}")
                 continue

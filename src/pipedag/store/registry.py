@@ -25,19 +25,30 @@ SCHEMES: dict[str, str] = {
 }
 
 
+def canonical_store_name(name: str) -> str | None:
+    """``duckdb`` / ``postgresql`` for a store name, URL scheme or class name; None if unknown."""
+    if name in STORES:
+        return name
+    if name in SCHEMES:
+        return SCHEMES[name]
+    by_class = {class_name: store for store, (_, class_name, _) in STORES.items()}
+    return by_class.get(name.rsplit(".", 1)[-1])
+
+
 def store_name_for(config: ConfigContext) -> str:
     """The store a config asks for: explicit class, else implied by the URL scheme."""
     if config.table_store_class:
-        if config.table_store_class not in STORES:
+        name = canonical_store_name(config.table_store_class)
+        if name is None:
             raise ConfigError(
                 f"Unknown table_store class {config.table_store_class!r}; known: {', '.join(sorted(STORES))}."
             )
-        return config.table_store_class
+        return name
     scheme = config.table_store_url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in SCHEMES:
         raise ConfigError(
-            f"Cannot tell the database from URL {config.table_store_url!r}: scheme {scheme!r} is not one "
-            f"of {', '.join(sorted(SCHEMES))}."
+            f"Cannot tell the database from URL {config.table_store_url!r} of instance "
+            f"{config.instance_name!r}: scheme {scheme!r} is not one of {', '.join(sorted(SCHEMES))}."
         )
     return SCHEMES[scheme]
 

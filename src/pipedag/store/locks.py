@@ -1,0 +1,297 @@
+"""Instance locks: two runs of the same pipeline instance never interleave.
+
+A lock covers what an instance writes: its database plus schema prefix/suffix. Instances with
+distinct schemas (or databases, or DuckDB files) lock independently.
+
+* PostgreSQL: a session-level advisory lock, held on a dedicated connection for the run.
+  The server releases it when that connection dies, so a crashed run never leaves it behind.
+* DuckDB: an exclusive ``flock`` on a lock file next to the database file (the OS releases it
+  when the process dies). DuckDB's own file lock would make a second process fail at once;
+  this lock makes it wait instead.
+
+A run that finds the lock taken logs one line and waits up to ``lock_manager.args.timeout``
+seconds, then fails with :class:`~pipedag.errors.LockError`. Inside a :class:`StageLockContext`
+the lock is kept after the run until the block ends, so ``result.get`` reads exactly what the
+run produced.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import xxhash
+
+from pipedag.errors import ConfigError, LockError, StateError
+from pipedag.log import get_logger
+
+if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
+
+#: Seconds between two attempts to take a lock somebody else holds.
+POLL_SECONDS = 0.1
+
+
+class InstanceLock(ABC):
+    """An exclusive lock on one instance's data.
+
+    Args:
+        config: The instance.
+    """
+
+    def __init__(self, config: ConfigContext) -> None:
+        self.config = config
+        self.held = False
+
+    @property
+    def identity(self) -> str:
+        """What the lock protects: database URL plus schema prefix and suffix."""
+        c = self.config
+        return f"{c.table_store_url}|{c.schema_prefix}|{c.schema_suffix}"
+
+    @abstractmethod
+    def _try_acquire(self) -> bool:
+        """Take the lock if it is free; never block."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Give the lock back."""
+
+    def holder(self) -> str:
+        """Who holds the lock, for the waiting log line (best effort)."""
+        return "another run"
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to the instance's ``lock_timeout``.
+
+        Raises:
+            LockError: when the lock stays taken longer than the timeout.
+            StateError: when this object already holds it.
+        """
+        if self.held:
+            raise StateError(f"The lock of instance {self.config.instance_name!r} is already held by this run.")
+        timeout = self.config.lock_timeout
+        start = time.monotonic()
+        logged = False
+        while not self._try_acquire():
+            waited = time.monotonic() - start
+            if timeout is not None and waited >= timeout:
+                raise LockError(
+                    f"Instance {self.config.instance_name!r} (id {self.config.instance_id!r}) is locked by "
+                    f"{self.holder()}; gave up after {waited:.1f} s. Wait for that run to finish or raise "
+                    "lock_manager.args.timeout in pipedag.yaml (null waits forever)."
+                )
+            if not logged:
+                get_logger().info(
+                    "waiting for another run of this instance",
+                    instance=self.config.instance_name,
+                    holder=self.holder(),
+                    timeout_s=timeout,
+                )
+                logged = True
+            time.sleep(POLL_SECONDS)
+        self.held = True
+        if logged:
+            waited = round(time.monotonic() - start, 1)
+            get_logger().info("lock acquired", instance=self.config.instance_name, waited_s=waited)
+
+    def release(self) -> None:
+        """Give the lock back (no-op when not held)."""
+        if self.held:
+            self._release()
+            self.held = False
+
+
+class NoLock(InstanceLock):
+    """``lock_manager.class: none``: the user guarantees runs never overlap."""
+
+    def _try_acquire(self) -> bool:
+        return True
+
+    def _release(self) -> None:
+        pass
+
+
+class FileLock(InstanceLock):
+    """An exclusive ``flock`` on ``<lock_dir or DuckDB folder>/<file>.<hash>.lock``."""
+
+    def __init__(self, config: ConfigContext) -> None:
+        super().__init__(config)
+        self.path = self._lock_path()
+        self._fd: int | None = None
+
+    def _lock_path(self) -> Path:
+        tag = xxhash.xxh3_64_hexdigest(self.identity.encode())[:12]
+        if self.config.lock_dir:
+            return Path(self.config.lock_dir) / f"{self.config.instance_id}.{tag}.lock"
+        if self.config.table_store_url.startswith("duckdb:"):
+            from pipedag.store.duckdb import database_path
+
+            db = database_path(self.config.table_store_url)
+            return db.parent / f"{db.name}.{tag}.lock"
+        raise ConfigError(
+            f"Instance {self.config.instance_name!r}: lock_manager.class 'file' needs lock_manager.args.lock_dir "
+            "for a non-DuckDB table store."
+        )
+
+    def _try_acquire(self) -> bool:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def _release(self) -> None:
+        import fcntl
+
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+    def holder(self) -> str:
+        """The pid written into the lock file by the holder."""
+        try:
+            return f"{self.path.read_text().strip() or 'another process'} (lock file {self.path})"
+        except OSError:
+            return f"another process (lock file {self.path})"
+
+
+class PostgresAdvisoryLock(InstanceLock):
+    """A session-level ``pg_advisory_lock`` on a 64-bit hash of the instance's identity."""
+
+    def __init__(self, config: ConfigContext) -> None:
+        super().__init__(config)
+        from pipedag.store.postgres import libpq_url
+
+        self.url = libpq_url(config.table_store_url)
+        # Signed, because pg_advisory_lock takes a bigint.
+        self.key = xxhash.xxh3_64_intdigest(self.identity.encode()) - 2**63
+        self._con: Any = None
+
+    def _connection(self) -> Any:
+        if self._con is None:
+            import psycopg
+
+            try:
+                self._con = psycopg.connect(self.url, autocommit=True)
+            except psycopg.Error as exc:
+                raise LockError(f"Cannot connect to PostgreSQL to take the instance lock: {exc}") from exc
+        return self._con
+
+    def _try_acquire(self) -> bool:
+        row = self._connection().execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
+        return bool(row and row[0])
+
+    def _release(self) -> None:
+        try:
+            self._connection().execute("SELECT pg_advisory_unlock(%s)", [self.key])
+        finally:
+            self._con.close()
+            self._con = None
+
+    def holder(self) -> str:
+        """The backend pid holding the advisory lock."""
+        row = self._connection().execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s LIMIT 1",
+            [self.key],
+        ).fetchone()
+        return f"PostgreSQL backend pid {row[0]}" if row else "another run"
+
+
+def create_lock(config: ConfigContext) -> InstanceLock:
+    """The lock an instance's ``lock_manager`` asks for (``auto`` follows the table store)."""
+    kind = config.lock_manager
+    if kind == "auto":
+        from pipedag.store.registry import store_name_for
+
+        kind = "database" if store_name_for(config) == "postgresql" else "file"
+    if kind == "none":
+        return NoLock(config)
+    if kind == "file":
+        return FileLock(config)
+    if kind == "database":
+        from pipedag.store.registry import store_name_for
+
+        if store_name_for(config) != "postgresql":
+            raise ConfigError(
+                f"Instance {config.instance_name!r}: lock_manager.class 'database' needs PostgreSQL; "
+                "use 'file' (or 'auto') for DuckDB."
+            )
+        return PostgresAdvisoryLock(config)
+    raise ConfigError(f"Unknown lock_manager class {kind!r}; use auto, database, file or none.")
+
+
+_stage_lock_context: ContextVar[StageLockContext | None] = ContextVar("pipedag_stage_lock", default=None)
+
+
+class StageLockContext:
+    """Keep the locks of the runs inside the block until the block ends.
+
+    Without it a run releases its instance lock when it finishes, and another run may replace
+    the stages before ``result.get`` reads them. Inside it::
+
+        with StageLockContext():
+            result = flow.run(config=cfg)
+            df = result.get(out)  # nobody can have replaced the stage in between
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, InstanceLock] = {}
+        self._token: Token[StageLockContext | None] | None = None
+
+    def __enter__(self) -> StageLockContext:
+        if self._token is not None:
+            raise StateError("This StageLockContext is already active; create a new one.")
+        self._token = _stage_lock_context.set(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._token is not None
+        _stage_lock_context.reset(self._token)
+        self._token = None
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+
+    @property
+    def held(self) -> list[str]:
+        """Identities of the instance locks currently kept."""
+        return list(self._locks)
+
+
+@contextmanager
+def instance_lock(config: ConfigContext) -> Iterator[None]:
+    """Hold the instance's lock for the block (or hand it to the active StageLockContext)."""
+    context = _stage_lock_context.get()
+    lock = create_lock(config)
+    if context is not None and lock.identity in context._locks:
+        yield  # this StageLockContext already holds it from an earlier run
+        return
+    lock.acquire()
+    if context is not None:
+        context._locks[lock.identity] = lock
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
