@@ -55,3 +55,34 @@ def postgres_url() -> str:
 def schema_prefix() -> Iterator[str]:
     """A unique schema prefix so that tests on a shared server never see each other's stages."""
     yield f"t{uuid.uuid4().hex[:8]}_"
+
+
+def drop_schemas(url: str, prefix: str) -> None:
+    """Drop every schema starting with ``prefix`` (cleanup after a PostgreSQL test)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        rows = con.execute(
+            "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [prefix]
+        ).fetchall()
+        for (name,) in rows:
+            con.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def postgres_config(postgres_url: str, schema_prefix: str) -> Iterator[ConfigContext]:
+    """A one-instance config on the PostgreSQL server, isolated by a unique schema prefix, cleaned up after."""
+    yield create_basic_pipedag_config(postgres_url, schema_prefix=schema_prefix, fail_fast=True).get()
+    drop_schemas(postgres_url, schema_prefix)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConfigContext]:
+    """The same one-instance config on each backend: a DuckDB file, or unique schemas on PostgreSQL."""
+    if request.param == "duckdb":
+        yield create_basic_pipedag_config(f"duckdb:///{tmp_path / 'pipedag.duckdb'}", fail_fast=True).get()
+        return
+    url = request.getfixturevalue("postgres_url")
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    yield create_basic_pipedag_config(url, schema_prefix=prefix, fail_fast=True).get()
+    drop_schemas(url, prefix)

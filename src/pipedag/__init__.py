@@ -3,6 +3,7 @@
 from pipedag.config.context import CacheValidation, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
 from pipedag.core.flow import Flow, Stage
+from pipedag.core.input_stage_versions import input_stage_versions
 from pipedag.core.ref import ref
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
@@ -17,6 +18,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.store.locks import StageLockContext
 
 __version__ = "0.1.0"
 
@@ -31,6 +33,7 @@ __all__ = [
     "PipedagError",
     "Result",
     "Stage",
+    "StageLockContext",
     "StateError",
     "StoreError",
     "Table",
@@ -42,6 +45,7 @@ __all__ = [
     "TaskState",
     "WiringError",
     "create_basic_pipedag_config",
+    "input_stage_versions",
     "materialize",
     "ref",
 ]

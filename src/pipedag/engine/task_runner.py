@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
 from pipedag.config.context import ConfigContext
+from pipedag.core.input_stage_versions import StageVersionsTask
 from pipedag.core.names import check_name
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
@@ -140,6 +141,10 @@ class TaskRunner:
 
     def run(self, node: TaskNode) -> TaskRun:
         """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
+        if isinstance(node.task, StageVersionsTask):
+            from pipedag.engine.stage_versions import run_stage_versions_task
+
+            return run_stage_versions_task(self, node)
         start = time.perf_counter()
         inputs = map_outputs((node.args, node.kwargs), self._resolve)
         ingredients = self._ingredients(node, inputs)

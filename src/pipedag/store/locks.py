@@ -120,22 +120,31 @@ class NoLock(InstanceLock):
 
 
 class FileLock(InstanceLock):
-    """An exclusive ``flock`` on ``<lock_dir or DuckDB folder>/<file>.<hash>.lock``."""
+    """An exclusive ``flock`` on ``<duckdb file>.lock`` (or ``<lock_dir>/<instance_id>.<hash>.lock``)."""
 
     def __init__(self, config: ConfigContext) -> None:
         super().__init__(config)
         self.path = self._lock_path()
         self._fd: int | None = None
 
+    @property
+    def identity(self) -> str:
+        """A DuckDB file admits one writing process at a time, so its lock covers the whole file."""
+        if self.config.table_store_url.startswith("duckdb:"):
+            from pipedag.store.duckdb import database_path
+
+            return f"duckdb:{database_path(self.config.table_store_url).resolve()}"
+        return super().identity
+
     def _lock_path(self) -> Path:
-        tag = xxhash.xxh3_64_hexdigest(self.identity.encode())[:12]
         if self.config.lock_dir:
+            tag = xxhash.xxh3_64_hexdigest(self.identity.encode())[:12]
             return Path(self.config.lock_dir) / f"{self.config.instance_id}.{tag}.lock"
         if self.config.table_store_url.startswith("duckdb:"):
             from pipedag.store.duckdb import database_path
 
             db = database_path(self.config.table_store_url)
-            return db.parent / f"{db.name}.{tag}.lock"
+            return db.parent / f"{db.name}.lock"
         raise ConfigError(
             f"Instance {self.config.instance_name!r}: lock_manager.class 'file' needs lock_manager.args.lock_dir "
             "for a non-DuckDB table store."
@@ -188,6 +197,10 @@ class PostgresAdvisoryLock(InstanceLock):
         if self._con is None:
             import psycopg
 
+            if self.config.table_store_args.get("create_database_if_not_exists"):
+                from pipedag.store.postgres import ensure_database
+
+                ensure_database(self.url)  # advisory locks live inside a database
             try:
                 self._con = psycopg.connect(self.url, autocommit=True)
             except psycopg.Error as exc:

@@ -84,6 +84,29 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
+def ensure_database(url: str) -> None:
+    """Create the database a URL names unless it exists (``create_database_if_not_exists``).
+
+    Raises:
+        StoreError: when the server refuses (e.g. missing CREATEDB privilege).
+    """
+    import psycopg
+
+    name = database_name(url)
+    try:
+        with psycopg.connect(_with_database(url, "postgres"), autocommit=True) as con:
+            exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if exists is None:
+                con.execute(f"CREATE DATABASE {quote(name)}")
+                get_logger().info("created database", database=name)
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another process created it at the same moment
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"create_database_if_not_exists: cannot create database {name!r} at {_safe(url)}: {exc}"
+        ) from exc
+
+
 class PostgresTableStore(SQLTableStore):
     """Table store on a PostgreSQL server (15 or newer).
 
@@ -116,28 +139,11 @@ class PostgresTableStore(SQLTableStore):
         import psycopg
 
         if self.config.table_store_args.get("create_database_if_not_exists"):
-            self._create_database()
+            ensure_database(self.url)
         try:
             self._con = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"Cannot connect to PostgreSQL at {_safe(self.url)}: {exc}".strip()) from exc
-
-    def _create_database(self) -> None:
-        import psycopg
-
-        name = database_name(self.url)
-        try:
-            with psycopg.connect(_with_database(self.url, "postgres"), autocommit=True) as con:
-                exists = con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-                if exists is None:
-                    con.execute(f"CREATE DATABASE {quote(name)}")
-                    get_logger().info("created database", database=name)
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another process created it at the same moment
-        except psycopg.Error as exc:
-            raise StoreError(
-                f"create_database_if_not_exists: cannot create database {name!r} at {_safe(self.url)}: {exc}"
-            ) from exc
 
     def _disconnect(self) -> None:
         if self._adbc is not None:

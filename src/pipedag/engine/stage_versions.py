@@ -1,0 +1,133 @@
+"""Running an ``@input_stage_versions`` task: gather both table sets, decide, execute.
+
+The other instance is locked while its tables are read (and copied, e.g. by ``CREATE TABLE
+AS SELECT ... LIMIT n``), so a concurrent run of that instance cannot replace them midway.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from pipedag.cache.hashing import stable_hash
+from pipedag.cache.keys import Ingredients
+from pipedag.config.context import ConfigContext
+from pipedag.core.table import TableRef
+from pipedag.core.task import iter_outputs
+from pipedag.engine.io import read_tables
+from pipedag.errors import CacheError, TaskError
+from pipedag.store.history import iter_tables
+from pipedag.store.locks import create_lock, instance_lock
+from pipedag.store.registry import store_name_for
+
+if TYPE_CHECKING:
+    from pipedag.core.task import TaskNode
+    from pipedag.engine.task_runner import TaskRun, TaskRunner
+    from pipedag.store.base import SQLTableStore
+
+
+def _other_config(node: TaskNode) -> ConfigContext | None:
+    found = [a for a in [*node.args, *node.kwargs.values()] if isinstance(a, ConfigContext)]
+    if len(found) > 1:
+        raise TaskError(f"Task {node.label} received {len(found)} ConfigContexts; pass at most one source instance.")
+    return found[0] if found else None
+
+
+def _same_database(a: ConfigContext, b: ConfigContext) -> bool:
+    return store_name_for(a) == store_name_for(b) and a.table_store_url == b.table_store_url
+
+
+def _stage_tables(runner: TaskRunner, node: TaskNode) -> dict[str, TableRef]:
+    """Tables written (or reused) by the tasks of ``node``'s stage that ran before it in this run."""
+    tables: dict[str, TableRef] = {}
+    for other in node.stage.tasks:
+        if other is node:
+            break
+        for ref in iter_tables(runner.ctx.values.get(other)):
+            tables[ref.name] = ref
+    return tables
+
+
+def _published_tables(store: SQLTableStore, stage: str, source: ConfigContext) -> dict[str, TableRef]:
+    history = store.load_history([stage])[stage]
+    if not history.versions:
+        raise TaskError(
+            f"Instance {source.instance_name!r} has no published version of stage {stage!r}; "
+            f"run the flow on {source.instance_name!r} first."
+        )
+    return history.published_tables()
+
+
+def _ingredients(
+    runner: TaskRunner, node: TaskNode, own: dict[str, TableRef], other: dict[str, TableRef], label: str
+) -> Ingredients:
+    def plain(value: Any) -> Any:
+        if isinstance(value, ConfigContext):
+            return {"__instance__": value.instance_id, "url": value.table_store_url, "prefix": value.schema_prefix}
+        return value
+
+    if any(True for _ in iter_outputs((node.args, node.kwargs))):
+        raise TaskError(
+            f"Task {node.label}: @input_stage_versions tasks take their tables from the stage versions; "
+            "pass no task outputs as arguments."
+        )
+    try:
+        arguments = stable_hash([[plain(a) for a in node.args], {k: plain(v) for k, v in node.kwargs.items()}])
+    except CacheError as exc:
+        raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
+    inputs = {ref.label: ref.key for ref in own.values()}
+    inputs.update({f"{label}:{ref.label}": ref.key for ref in other.values()})
+    cache_value = None
+    cv = runner.ctx.config.cache_validation
+    if node.task.cache is not None and not cv.disable_cache_function:
+        cache_value = stable_hash(node.task.cache(own, other, *node.args, **node.kwargs))
+    version = None if node.task.version is None else node.task.version
+    if cv.ignore_task_version and version is not None:
+        from pipedag.engine.task_runner import IGNORED_VERSION
+
+        version = IGNORED_VERSION
+    return Ingredients(node.name, node.stage.name, version, inputs, arguments, cache_value)
+
+
+def run_stage_versions_task(runner: TaskRunner, node: TaskNode) -> TaskRun:
+    """Decide and run one ``@input_stage_versions`` task (see :mod:`pipedag.core.input_stage_versions`)."""
+    start = time.perf_counter()
+    store = runner.ctx.store
+    source = _other_config(node)
+    own = _stage_tables(runner, node)
+    with ExitStack() as stack:
+        if source is None:
+            other, other_store, label = runner.history.published_tables(), store, "committed"
+        else:
+            if create_lock(source).identity != create_lock(runner.ctx.config).identity:
+                stack.enter_context(instance_lock(source))
+            other_store = stack.enter_context(source.create_store())
+            other, label = _published_tables(other_store, node.stage.name, source), source.instance_name
+        ingredients = _ingredients(runner, node, own, other, label)
+        key = ingredients.key()
+        forced = runner.ctx.config.cache_validation.mode == "force_cache_invalid"
+        hit = None if forced or node.task.version is None else runner.history.lookup(key)
+        if hit is not None:
+            return runner._cache_hit(node, start, key, ingredients, hit)
+        if node.task.version is None:
+            reason = "no version: runs every time"
+        else:
+            reason = "forced by cache_validation" if forced else runner._why(node, ingredients)
+        as_type = runner._input_type(node)
+        if other_store is not store and not (source is not None and _same_database(source, runner.ctx.config)):
+            if as_type is sa.Table:
+                raise TaskError(
+                    f"Task {node.label}: input_type=sqlalchemy.Table needs instance {label!r} in the same "
+                    "database; use pandas/polars/pyarrow input_type, or give both instances one database "
+                    "with distinct schema_prefix."
+                )
+            other_values = read_tables(other_store, other, as_type)
+        else:
+            other_values = read_tables(store, other, as_type)
+        result = node.task.fn(read_tables(store, own, as_type), other_values, *node.args, **node.kwargs)
+        outputs = runner._find_outputs(node, result)
+        return runner._stored(node, start, key, ingredients, reason, result, outputs, node.task.version is not None)
+
