@@ -70,10 +70,16 @@ def drop_schemas(url: str, prefix: str) -> None:
 
 
 @pytest.fixture
-def postgres_config(postgres_url: str, schema_prefix: str) -> Iterator[ConfigContext]:
-    """A one-instance config on the PostgreSQL server, isolated by a unique schema prefix, cleaned up after."""
-    yield create_basic_pipedag_config(postgres_url, schema_prefix=schema_prefix, fail_fast=True).get()
+def pg_prefix(postgres_url: str, schema_prefix: str) -> Iterator[str]:
+    """A unique schema prefix on the PostgreSQL server; every schema starting with it is dropped afterwards."""
+    yield schema_prefix
     drop_schemas(postgres_url, schema_prefix)
+
+
+@pytest.fixture
+def postgres_config(postgres_url: str, pg_prefix: str) -> ConfigContext:
+    """A one-instance config on the PostgreSQL server, isolated by a unique schema prefix, cleaned up after."""
+    return create_basic_pipedag_config(postgres_url, schema_prefix=pg_prefix, fail_fast=True).get()
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -97,7 +97,8 @@ def test_unknown_instance_suggests_the_closest() -> None:
 
 def test_unknown_key_names_yaml_path_and_suggestion() -> None:
     """An unknown key anywhere (even in an instance not requested) names its path and the likely key."""
-    with pytest.raises(ConfigError, match=r"instances\.midi\.table_store\.args\.schema_prefx.*Did you mean 'schema_prefix'"):
+    expected = r"instances\.midi\.table_store\.args\.schema_prefx.*Did you mean 'schema_prefix'"
+    with pytest.raises(ConfigError, match=expected):
         PipedagConfig(config(instances__midi__table_store={"args": {"schema_prefx": "x"}}))
     with pytest.raises(ConfigError, match=r"pipedag\.yaml\.instance .*Did you mean 'instances'"):
         PipedagConfig({**config(), "instance": {}})
@@ -115,7 +116,8 @@ def test_wrong_type_names_path_and_expected_type() -> None:
 
 def test_bad_choice_names_allowed_values() -> None:
     """A cache_validation mode outside the allowed set is rejected with a suggestion."""
-    with pytest.raises(ConfigError, match=r"cache_validation\.mode is 'force_cache_invalidd'.*Did you mean 'force_cache_invalid'"):
+    expected = r"cache_validation\.mode is 'force_cache_invalidd'.*Did you mean 'force_cache_invalid'"
+    with pytest.raises(ConfigError, match=expected):
         PipedagConfig(config(instances__full__cache_validation={"mode": "force_cache_invalidd"}))
 
 
