@@ -41,3 +41,18 @@ task_records = sa.Table(
     sa.Column("ingredients", sa.Text, nullable=False),
     sa.Column("outputs", sa.Text, nullable=False),
 )
+
+# Run history: one row per task per run, written with one multi-row insert when the run ends
+# (in the same transaction as the run's final status), so keeping history costs one statement.
+task_runs = sa.Table(
+    "task_runs",
+    metadata,
+    sa.Column("run_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("row_count", sa.BigInteger),
+    sa.Column("seconds", sa.Float, nullable=False),
+)
