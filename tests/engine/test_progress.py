@@ -24,9 +24,8 @@ def build() -> Flow:
     def numbers() -> Table:
         return Table(pd.DataFrame({"x": range(5)}), "numbers")
 
-    with Flow("progress") as flow:
-        with Stage("only"):
-            numbers()
+    with Flow("progress") as flow, Stage("only"):
+        numbers()
     return flow
 
 

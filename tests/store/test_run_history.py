@@ -20,9 +20,8 @@ def build(version: str = "1", fail: bool = False) -> Flow:
             raise ValueError("boom")
         return Table(df.assign(x=df.x * 2), "double")
 
-    with Flow("hist") as flow:
-        with Stage("s"):
-            double(load())
+    with Flow("hist") as flow, Stage("s"):
+        double(load())
     return flow
 
 

@@ -64,6 +64,8 @@ class ConfigContext:
         cache_validation: How far cached results are trusted.
         keep_stage_versions: Published versions of each stage kept (tables included) for rollback.
         table_store_args: Backend-specific extra arguments.
+        tags: Labels of the instance (``instances.<name>.tags``); the pytest plugin turns
+            them into marks, e.g. ``slow`` on the full instance.
     """
 
     pipeline_name: str
@@ -78,6 +80,7 @@ class ConfigContext:
     cache_validation: CacheValidation = field(default_factory=CacheValidation)
     keep_stage_versions: int = 2
     table_store_args: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))

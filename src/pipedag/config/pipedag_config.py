@@ -75,7 +75,17 @@ class PipedagConfig:
             schema_suffix=args.get("schema_suffix", ""),
             attrs=block.get("attrs", {}),
             fail_fast=bool(block.get("fail_fast", False)),
+            tags=_tags(block.get("tags", ()), instance),
         )
+
+
+def _tags(value: Any, instance: str) -> tuple[str, ...]:
+    """``instances.<name>.tags``: a list of strings (each usable as a pytest mark name)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        raise ConfigError(
+            f"instances.{instance}.tags in pipedag.yaml must be a list of strings such as [slow], got {value!r}."
+        )
+    return tuple(value)
 
 
 class _DefaultConfig:
