@@ -24,7 +24,7 @@ UNKNOWN = "#ffffff"
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def flow_to_dot(flow: Flow, states: dict[str, str]) -> str:
@@ -47,7 +47,7 @@ def flow_to_dot(flow: Flow, states: dict[str, str]) -> str:
         lines.append(f"    label={_q(stage.name)}; style=rounded; color=\"#888888\";")
         for node in stage.tasks:
             state = states.get(node.label)
-            label = node.name if state is None else f"{node.name}\\n{state}"
+            label = node.name if state is None else f"{node.name}\n{state}"
             colour = COLOURS.get(state or "", UNKNOWN)
             lines.append(f"    {_q(node.label)} [label={_q(label)}, fillcolor={_q(colour)}];")
         lines.append("  }")
@@ -78,6 +78,7 @@ def visualize(
             states = last_task_states(store)
     target = output or Path(f"{the_flow.name}.{fmt}")
     dot_path = target if fmt == "dot" else target.with_suffix(".dot")
+    dot_path.parent.mkdir(parents=True, exist_ok=True)
     dot_path.write_text(flow_to_dot(the_flow, states))
     if fmt == "dot":
         click.echo(f"Wrote {dot_path}.")
