@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import pytest
-
-from typing import Any
 
 Project = Any  # the fixture's class lives in conftest.py
 

@@ -105,3 +105,21 @@ def load_instance(ctx: click.Context, instance: str | None, flow_name: str | Non
             "create one, pass --config PATH, or set $PIPEDAG_CONFIG."
         )
     return PipedagConfig(path).get(instance)
+
+
+def load_flow_for_instance(ctx: click.Context, spec: str, instance: str | None) -> tuple[Flow, ConfigContext]:
+    """Load the instance's config, then the flow with that config active.
+
+    Activating the config first lets a flow builder read the instance's ``attrs`` (e.g. a
+    sample size) through :func:`pipedag.config.context.active_config`. Without pipedag.yaml
+    the flow is loaded first, since the zero-configuration store is named after it.
+    """
+    from pipedag.config.pipedag_config import find_config_file
+
+    root = ctx.find_root().obj or {}
+    if root.get("config_path") is None and find_config_file() is None:
+        flow = load_flow(spec)
+        return flow, load_instance(ctx, instance, flow.name)
+    config = load_instance(ctx, instance)
+    with config:
+        return load_flow(spec), config

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from pipedag.cli.loading import instance_option, load_flow, load_instance
+from pipedag.cli.loading import instance_option, load_flow_for_instance
 from pipedag.errors import PipedagError
 
 stage_option = click.option(
@@ -28,8 +28,7 @@ def run(ctx: click.Context, flow: str, instance: str | None, stages: tuple[str, 
     """Run FLOW (module:object or file.py:object naming a Flow or a function returning one)."""
     from pipedag.engine.sequential import SequentialEngine
 
-    the_flow = load_flow(flow)
-    config = load_instance(ctx, instance, the_flow.name)
+    the_flow, config = load_flow_for_instance(ctx, flow, instance)
     result = SequentialEngine(config).run(
         the_flow, fail_fast=fail_fast or config.fail_fast, stages=list(stages) or None
     )
@@ -61,8 +60,7 @@ def plan(ctx: click.Context, flow: str, instance: str | None, stages: tuple[str,
     from pipedag.engine.plan import plan_flow
     from pipedag.engine.summary import render_table
 
-    the_flow = load_flow(flow)
-    config = load_instance(ctx, instance, the_flow.name)
+    the_flow, config = load_flow_for_instance(ctx, flow, instance)
     the_plan = plan_flow(the_flow, config, list(stages) or None)
     if fmt == "json":
         rows = [{"task": t.label, "action": t.action, "reason": t.reason} for t in the_plan.tasks]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipedag.cli.loading import instance_option, load_flow, load_instance
+from pipedag.cli.loading import instance_option, load_flow, load_flow_for_instance
 from pipedag.errors import PipedagError
 
 if TYPE_CHECKING:
@@ -71,10 +71,12 @@ def visualize(
     """Draw FLOW: stages as clusters, tasks coloured by their state in the instance's last run."""
     from pipedag.store.run_history import last_task_states
 
-    the_flow = load_flow(flow)
     states: dict[str, str] = {}
-    if not no_state:
-        with load_instance(ctx, instance, the_flow.name).create_store() as store:
+    if no_state:
+        the_flow = load_flow(flow)
+    else:
+        the_flow, config = load_flow_for_instance(ctx, flow, instance)
+        with config.create_store() as store:
             states = last_task_states(store)
     target = output or Path(f"{the_flow.name}.{fmt}")
     dot_path = target if fmt == "dot" else target.with_suffix(".dot")
