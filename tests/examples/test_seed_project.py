@@ -33,7 +33,9 @@ def test_seed_project_runs_from_the_cli(tmp_path: Path) -> None:
     project = tmp_path / "seed_project"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".pipedag", "__pycache__", ".pytest_cache"))
     exe = [sys.executable, "-m", "pipedag.cli.main"]
-    run = subprocess.run([*exe, "run", "seed_flow.py:build_flow", "-i", "mini"], cwd=project, capture_output=True, text=True)
+    run = subprocess.run(
+        [*exe, "run", "seed_flow.py:build_flow", "-i", "mini"], cwd=project, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert "succeeded: 4 ran, 0 cache-valid." in run.stdout
     sql = subprocess.run(
