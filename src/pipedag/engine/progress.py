@@ -101,6 +101,8 @@ class TerminalReporter(RunListener):
         rows = "" if outcome.rows is None else f"{outcome.rows} rows"
         mark, state = _MARKS[outcome.state], outcome.state.value
         text = f" {mark} {outcome.label:<40} {state:<11} {rows:>14} {outcome.seconds:7.2f}s"
+        with self._lock:
+            self._status = ""  # the next task_started draws a fresh one
         self._write_line(f"{text}  {detail}".rstrip())
 
     def run_finished(self, result: Result, seconds: float) -> None:

@@ -15,7 +15,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return repr(round(value, 6))  # drops binary noise such as 4016.4300000000003
     return str(value)
 
 
