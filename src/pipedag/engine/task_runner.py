@@ -237,7 +237,7 @@ class TaskRunner:
             name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
         elif name.endswith(UNIQUE_SUFFIX):
             suffix = digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
-            name = f"{name.removesuffix(UNIQUE_SUFFIX)}_{suffix}"
+            name = name.removesuffix(UNIQUE_SUFFIX) + suffix
         try:
             return check_name("table", name)
         except PipedagError as exc:

@@ -161,7 +161,7 @@ class SQLTableStore(ABC):
 
     # ------------------------------------------------------------------- helpers
 
-    def execute(self, statement: sa.Executable) -> list[tuple[Any, ...]]:
+    def execute(self, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
         """Render a SQLAlchemy statement with this store's dialect and run it."""
         sql, params = self.render(statement)
         return self.execute_sql(sql, params)
@@ -233,7 +233,9 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs)))
+            record = TaskRecord(
+                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
+            )
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
