@@ -8,7 +8,7 @@ contract) and looked up by the SQL they render.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
+from pipedag.store.hooks.arrow import ArrowHook
 from pipedag.store.hooks.base import TableHook
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
@@ -303,11 +304,11 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 f"Task {node.label} returned Table({type(value.obj).__name__}) at {_where(path)}; a Table must "
                 "wrap a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text."
             )
-        found.append(_Output(path, value, hook))
+        found.append(_output(path, value, hook))
         return
     hook = hook_for_object(value)
     if hook is not None:
-        found.append(_Output(path, Table(value), hook))
+        found.append(_output(path, Table(value), hook))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             _collect(node, item, (*path, i), found)
@@ -323,6 +324,14 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 "store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
                 "or JSON-like values (numbers, strings, lists, dicts)."
             ) from None
+
+
+def _output(path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
+    """Convert frames to Arrow once, so that fingerprinting and writing share the conversion."""
+    arrow = hook.to_arrow(table.obj)
+    if arrow is None:
+        return _Output(path, table, hook)
+    return _Output(path, replace(table, obj=arrow), ArrowHook)
 
 
 def _where(path: tuple[Any, ...]) -> str:
