@@ -40,6 +40,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,16 +54,6 @@ class StoreState(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier (always, so that no name is ever folded or misread)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(schema: str, name: str) -> str:
-    """``"schema"."name"``."""
-    return f"{quote(schema)}.{quote(name)}"
 
 
 class SQLTableStore(ABC):

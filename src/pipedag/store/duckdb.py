@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
-from pipedag.store.base import SQLTableStore, qualified
+from pipedag.store.base import SQLTableStore
+from pipedag.store.identifiers import qualified
 
 if TYPE_CHECKING:
     import duckdb
