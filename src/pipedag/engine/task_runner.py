@@ -17,6 +17,7 @@ from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
 from pipedag.config.context import ConfigContext
 from pipedag.core.names import check_name
+from pipedag.core.nested import map_nested
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
@@ -361,10 +362,4 @@ def _value_key(value: Any) -> str:
 
 def map_tables_to_keys(value: Any) -> Any:
     """Replace TableRefs by their keys so a structured output can be hashed."""
-    if isinstance(value, TableRef):
-        return {"__table__": value.key}
-    if isinstance(value, list | tuple):
-        return [map_tables_to_keys(v) for v in value]
-    if isinstance(value, dict):
-        return {k: map_tables_to_keys(v) for k, v in value.items()}
-    return value
+    return map_nested(value, TableRef, lambda ref: {"__table__": ref.key})
