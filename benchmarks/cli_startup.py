@@ -1,38 +1,40 @@
 """Start-up of the ``pipedag`` CLI against bare Python and against importing the heavy libraries.
 
-Target: ``pipedag --help`` under 0.5 s, i.e. far from the ~1 s that importing pandas, polars,
-pyarrow, duckdb and SQLAlchemy together costs. Run: ``python -m benchmarks.cli_startup``.
+Target: ``pipedag --help`` under 0.5 s, far below the ~0.5-1 s that importing pandas, pyarrow,
+duckdb and SQLAlchemy together costs.
 """
 
 from __future__ import annotations
 
-import statistics
+import argparse
 import subprocess
 import sys
-import time
 
-REPEATS = 7
-
-
-def _median_seconds(argv: list[str]) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks.common import median_of, report
 
 
-def main() -> None:
-    """Print the medians and the ratios."""
-    python = _median_seconds([sys.executable, "-c", "pass"])
-    heavy = _median_seconds([sys.executable, "-c", "import pandas, pyarrow, duckdb, sqlalchemy"])
-    cli = _median_seconds([sys.executable, "-m", "pipedag.cli.main", "--help"])
-    print(f"python -c pass:                      {python:.3f} s")
-    print(f"import pandas, pyarrow, duckdb, sa:  {heavy:.3f} s")
-    print(f"pipedag --help:                      {cli:.3f} s  (target < 0.5 s)")
-    print(f"ratio pipedag --help / heavy imports: {cli / heavy:.2f}")
+def _run(argv: list[str]) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+def main(repeats: int = 7) -> dict[str, float]:
+    """Median start-up times of ``python -c pass``, the heavy imports and ``pipedag --help``."""
+    python = median_of(repeats, lambda: _run([sys.executable, "-c", "pass"]))
+    heavy = median_of(repeats, lambda: _run([sys.executable, "-c", "import pandas, pyarrow, duckdb, sqlalchemy"]))
+    cli = median_of(repeats, lambda: _run([sys.executable, "-m", "pipedag.cli.main", "--help"]))
+    report(
+        "CLI start-up",
+        [
+            ("python -c pass", f"{python:.3f} s"),
+            ("import pandas, pyarrow, duckdb, sqlalchemy", f"{heavy:.3f} s"),
+            ("pipedag --help", f"{cli:.3f} s  target < 0.5 s"),
+            ("ratio --help / heavy imports", f"{cli / heavy:.2f}"),
+        ],
+    )
+    return {"python_s": python, "heavy_s": heavy, "cli_s": cli, "ratio": cli / heavy}
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=7)
+    main(parser.parse_args().repeats)

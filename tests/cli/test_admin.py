@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipedag.store.base import qualified, quote
+from pipedag.store.identifiers import qualified, quote
 
 Project = Any  # the fixture's class lives in conftest.py
 

@@ -12,10 +12,11 @@ from pipedag.errors import ConfigError
 
 
 def test_help_does_not_import_heavy_libraries() -> None:
-    """Loading the CLI imports none of pandas, polars, pyarrow, duckdb or psycopg (they cost ~1 s)."""
+    """Loading the CLI imports none of pandas, polars, pyarrow, duckdb, psycopg or SQLAlchemy (they cost ~1 s)."""
     code = (
         "import sys; from pipedag.cli.main import cli; "
-        "print(sorted(m for m in ('pandas', 'polars', 'pyarrow', 'duckdb', 'psycopg') if m in sys.modules))"
+        "heavy = ('pandas', 'polars', 'pyarrow', 'duckdb', 'psycopg', 'sqlalchemy'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

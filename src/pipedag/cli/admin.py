@@ -96,7 +96,7 @@ def _plan_drops(store: SQLTableStore) -> _Drops:
 @click.pass_context
 def delete_schemas(ctx: click.Context, instance: str | None, yes: bool) -> None:
     """Drop every schema pipedag created for an instance (stages, their data, metadata)."""
-    from pipedag.store.base import qualified, quote
+    from pipedag.store.identifiers import qualified, quote
 
     config = load_instance(ctx, instance)
     with config.create_store() as store:
@@ -123,7 +123,7 @@ def clear_metadata(ctx: click.Context, instance: str | None, yes: bool) -> None:
     The next run recomputes every task, since no cache record is left.
     """
     from pipedag.store import metadata as md
-    from pipedag.store.base import quote
+    from pipedag.store.identifiers import quote
 
     config = load_instance(ctx, instance)
     with config.create_store() as store:

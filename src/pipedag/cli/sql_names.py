@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pipedag.store.base import quote
+from pipedag.store.identifiers import quote
 
 _TOKEN = re.compile(
     r"""

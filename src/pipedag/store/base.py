@@ -40,6 +40,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,16 +54,6 @@ class StoreState(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier (always, so that no name is ever folded or misread)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(schema: str, name: str) -> str:
-    """``"schema"."name"``."""
-    return f"{quote(schema)}.{quote(name)}"
 
 
 class SQLTableStore(ABC):
@@ -161,7 +152,7 @@ class SQLTableStore(ABC):
 
     # ------------------------------------------------------------------- helpers
 
-    def execute(self, statement: sa.Executable) -> list[tuple[Any, ...]]:
+    def execute(self, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
         """Render a SQLAlchemy statement with this store's dialect and run it."""
         sql, params = self.render(statement)
         return self.execute_sql(sql, params)
@@ -224,13 +215,13 @@ class SQLTableStore(ABC):
             run_id: The run to close.
             status: Its final status.
             task_runs: One row per task of :data:`pipedag.store.metadata.task_runs` (without
-                ``run_id``), written with one multi-row insert in the same transaction.
+                ``run_id``), written with one insert in the same transaction.
         """
         self._require_open()
         with self.transaction():
             self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
             if task_runs:
-                self.execute(md.task_runs.insert().values([{**row, "run_id": run_id} for row in task_runs]))
+                self.execute(md.insert_task_runs(run_id, task_runs))
 
     def load_history(self, stages: Sequence[str]) -> dict[str, StageHistory]:
         """Retained versions and existing physical tables of the given stages (two queries + one per stage)."""
@@ -243,7 +234,9 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs)))
+            record = TaskRecord(
+                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
+            )
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
