@@ -66,3 +66,16 @@ def test_gc_drops_unreferenced_tables_after_confirmation(project: Project) -> No
     done = project.invoke("gc", "--yes")
     assert done.exit_code == 0 and "Dropped 1 tables of instance mini." in done.stdout
     assert "0 ran, 3 cache-valid" in project.invoke("run", "flow.py:flow").stdout
+
+
+def test_shared_metadata_schema_is_left_to_the_other_instance(duckdb_project: Project) -> None:
+    """When another instance ran in the same database, its metadata is neither cleared nor dropped."""
+    duckdb_project.invoke("run", "flow.py:flow", "-i", "other")
+    duckdb_project.invoke("run", "flow.py:flow", "-i", "mini")
+    refused = duckdb_project.invoke("clear-metadata", "--yes")
+    assert refused.exit_code == 1
+    assert "also records instances other; clearing it would clear theirs too" in refused.stderr
+    done = duckdb_project.invoke("delete-schemas", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "Keeping schema pipedag_metadata (it also records instances other)." in done.stdout
+    assert "dev_other_features" in _schemas(duckdb_project)

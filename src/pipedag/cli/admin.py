@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pipedag.cli.loading import instance_option, load_instance
+from pipedag.errors import PipedagError
 
 if TYPE_CHECKING:
     from pipedag.store.base import SQLTableStore
@@ -45,6 +46,16 @@ def _schemas(store: SQLTableStore) -> set[str]:
         "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()"
     )
     return {r[0] for r in rows}
+
+
+def _other_instances(store: SQLTableStore) -> list[str]:
+    """Instance ids other than the store's own with runs in the (database-wide) metadata schema."""
+    import sqlalchemy as sa
+
+    from pipedag.store import metadata as md
+
+    query = sa.select(md.runs.c.instance_id).distinct().where(md.runs.c.instance_id != store.config.instance_id)
+    return sorted(r[0] for r in store.execute(query))
 
 
 def _literal(text: str) -> str:
@@ -86,7 +97,11 @@ def _plan_drops(store: SQLTableStore) -> _Drops:
             drops.kept.append(f"{schema} (holds {', '.join(foreign)}, which pipedag did not create)")
         else:
             drops.schemas.append(schema)
-    drops.schemas.append(md.METADATA_SCHEMA)
+    others = _other_instances(store)
+    if others:
+        drops.kept.append(f"{md.METADATA_SCHEMA} (it also records instances {', '.join(others)})")
+    else:
+        drops.schemas.append(md.METADATA_SCHEMA)
     return drops
 
 
@@ -127,6 +142,13 @@ def clear_metadata(ctx: click.Context, instance: str | None, yes: bool) -> None:
 
     config = load_instance(ctx, instance)
     with config.create_store() as store:
+        others = _other_instances(store)
+        if others:
+            raise PipedagError(
+                f"The metadata schema {md.METADATA_SCHEMA} of this database also records instances "
+                f"{', '.join(others)}; clearing it would clear theirs too. Clear it with a database client "
+                "if that is what you want."
+            )
         if not _confirm([f"schema {md.METADATA_SCHEMA} (run history and cache records)"], yes):
             return
         store.execute_sql(f"DROP SCHEMA IF EXISTS {quote(md.METADATA_SCHEMA)} CASCADE")
