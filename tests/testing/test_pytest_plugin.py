@@ -155,3 +155,10 @@ def test_tmp_config_gives_each_test_an_empty_store(pytester: pytest.Pytester) ->
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=3)
+
+
+def test_misspelt_instance_option_is_an_error(project: pytest.Pytester) -> None:
+    """--pipedag-instance with an unknown name fails instead of silently selecting nothing."""
+    result = project.runpytest("--pipedag-instance", "mnii")
+    result.stdout.fnmatch_lines(["*Unknown instance 'mnii' in pipedag.yaml*"])
+    assert result.ret != 0

@@ -96,10 +96,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = _mark_names(marker)
     if not names:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.instances() needs instance names.")
+    pipedag = _load(metafunc.config, metafunc.definition.path.parent)
     selected: list[str] = metafunc.config.getoption("pipedag_instance")
+    for name in selected:
+        pipedag.get(name)  # a misspelt --pipedag-instance must not silently skip every test
     if selected:
         names = [n for n in names if n in selected]
-    pipedag = _load(metafunc.config, metafunc.definition.path.parent)
     params = []
     for name in names:
         instance = pipedag.get(name)  # unknown names fail collection with pipedag's ConfigError
