@@ -72,6 +72,8 @@ class ConfigContext:
         stage_commit_technique: How a stage is published; ``view_swap`` (the only one so far).
         blob_store_class: Explicit blob store class, if configured.
         blob_store_args: Blob store arguments (kept for flow code; pipedag has no blob store yet).
+        tags: Labels of the instance (``instances.<name>.tags``); the pytest plugin turns
+            them into marks, e.g. ``slow`` on the full instance.
     """
 
     pipeline_name: str
@@ -93,6 +95,7 @@ class ConfigContext:
     stage_commit_technique: str = "view_swap"
     blob_store_class: str | None = None
     blob_store_args: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))

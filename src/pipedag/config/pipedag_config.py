@@ -94,6 +94,7 @@ class PipedagConfig:
     def _validate(self) -> None:
         for name, block in self.instances.items():
             sc.validate(block, sc.INSTANCE, f"instances.{name}")
+            _check_tags(block.get("tags", []), f"instances.{name}.tags")
         for name, block in self.technical_setups.items():
             sc.validate(block, sc.INSTANCE, f"technical_setups.{name}")
             if "technical_setup" in block:
@@ -202,6 +203,7 @@ class PipedagConfig:
             stage_commit_technique=block.get("stage_commit_technique", "view_swap"),
             blob_store_class=blob.get("class") or blob.get("type"),
             blob_store_args=expand_tree(blob.get("args") or {}, values, f"{path}.blob_store.args"),
+            tags=tuple(block.get("tags") or ()),
         )
 
     def _merged(self, instance: str) -> dict[str, Any]:
@@ -231,6 +233,11 @@ class PipedagConfig:
         if connection is None:
             return blob
         return sc.merge(self.blob_store_connections[connection], blob, sc.BLOB_STORE_CONNECTION)
+
+
+def _check_tags(tags: list[Any], path: str) -> None:
+    if not all(isinstance(tag, str) for tag in tags):
+        raise ConfigError(f"{path} in pipedag.yaml must be a list of strings such as [slow], got {tags!r}.")
 
 
 def _require(name: str, known: Mapping[str, Any], path: str, section: str) -> None:

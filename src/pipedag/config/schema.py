@@ -85,6 +85,7 @@ INSTANCE: dict[str, Key] = {
     "per_user_template": _STR,
     "technical_setup": _STR,
     "attrs": _FREE,
+    "tags": _scalar(list),
     "fail_fast": _BOOL,
     "keep_stage_versions": _scalar(int),
     "stage_commit_technique": _scalar(str, choices=COMMIT_TECHNIQUES),
@@ -122,7 +123,9 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
 
 def type_names(types: tuple[type, ...]) -> str:
     """Human-readable names of YAML types: ``a string``, ``a mapping``, ..."""
-    names = {str: "a string", bool: "true/false", int: "an integer", float: "a number", dict: "a mapping"}
+    names = {
+        str: "a string", bool: "true/false", int: "an integer", float: "a number", dict: "a mapping", list: "a list"
+    }
     return " or ".join(names.get(t, "null" if t is type(None) else t.__name__) for t in types)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipedag.core.nested import map_nested
 from pipedag.core.table import TableRef
 from pipedag.errors import TaskError
 from pipedag.store.base import SQLTableStore
@@ -21,13 +22,4 @@ def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
         name = getattr(as_type, "__qualname__", repr(as_type))
         raise TaskError(f"Tables cannot be read as {name}; supported types: {supported_types()}.")
 
-    def convert(item: Any) -> Any:
-        if isinstance(item, TableRef):
-            return hook.retrieve(store, item, as_type)
-        if isinstance(item, list | tuple):
-            return type(item)(convert(i) for i in item)
-        if isinstance(item, dict):
-            return {k: convert(v) for k, v in item.items()}
-        return item
-
-    return convert(value)
+    return map_nested(value, TableRef, lambda ref: hook.retrieve(store, ref, as_type))

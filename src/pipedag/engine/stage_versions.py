@@ -25,7 +25,7 @@ from pipedag.store.registry import store_name_for
 
 if TYPE_CHECKING:
     from pipedag.core.task import TaskNode
-    from pipedag.engine.task_runner import TaskRun, TaskRunner
+    from pipedag.engine.task_runner import Decision, TaskRun, TaskRunner
     from pipedag.store.base import SQLTableStore
 
 
@@ -92,42 +92,72 @@ def _ingredients(
     return Ingredients(node.name, node.stage.name, version, inputs, arguments, cache_value)
 
 
-def run_stage_versions_task(runner: TaskRunner, node: TaskNode) -> TaskRun:
-    """Decide and run one ``@input_stage_versions`` task (see :mod:`pipedag.core.input_stage_versions`)."""
-    start = time.perf_counter()
-    store = runner.ctx.store
+def _source(runner: TaskRunner, node: TaskNode) -> tuple[ConfigContext | None, str]:
     source = _other_config(node)
-    own = _stage_tables(runner, node)
-    with ExitStack() as stack:
-        if source is None:
-            other, other_store, label = runner.history.published_tables(), store, "committed"
-        else:
-            if create_lock(source).identity != create_lock(runner.ctx.config).identity:
-                stack.enter_context(instance_lock(source))
-            other_store = stack.enter_context(source.create_store())
-            other, label = _published_tables(other_store, node.stage.name, source), source.instance_name
-        ingredients = _ingredients(runner, node, own, other, label)
-        key = ingredients.key()
-        forced = runner.ctx.config.cache_validation.mode == "force_cache_invalid"
-        hit = None if forced or node.task.version is None else runner.history.lookup(key)
-        if hit is not None:
-            return runner._cache_hit(node, start, key, ingredients, hit)
-        if node.task.version is None:
-            reason = "no version: runs every time"
-        else:
-            reason = "forced by cache_validation" if forced else runner._why(node, ingredients)
-        as_type = runner._input_type(node)
-        if other_store is not store and not (source is not None and _same_database(source, runner.ctx.config)):
-            if as_type is sa.Table:
-                raise TaskError(
-                    f"Task {node.label}: input_type=sqlalchemy.Table needs instance {label!r} in the same "
-                    "database; use pandas/polars/pyarrow input_type, or give both instances one database "
-                    "with distinct schema_prefix."
-                )
-            other_values = read_tables(other_store, other, as_type)
-        else:
-            other_values = read_tables(store, other, as_type)
-        result = node.task.fn(read_tables(store, own, as_type), other_values, *node.args, **node.kwargs)
-        outputs = runner._find_outputs(node, result)
-        return runner._stored(node, start, key, ingredients, reason, result, outputs, node.task.version is not None)
+    return source, "committed" if source is None else source.instance_name
 
+
+def _separate_database(runner: TaskRunner, source: ConfigContext | None) -> bool:
+    return source is not None and not _same_database(source, runner.ctx.config)
+
+
+def decide_stage_versions(runner: TaskRunner, node: TaskNode) -> Decision:
+    """Gather both table sets (as TableRefs) and decide whether the task is cache-valid; run nothing."""
+    from pipedag.engine.task_runner import Decision
+
+    start = time.perf_counter()
+    source, label = _source(runner, node)
+    own = _stage_tables(runner, node)
+    if source is None:
+        other = runner.history.published_tables()
+    else:
+        with source.create_store() as source_store:
+            other = _published_tables(source_store, node.stage.name, source)
+    ingredients = _ingredients(runner, node, own, other, label)
+    forced = runner.ctx.config.cache_validation.mode == "force_cache_invalid"
+    decision = Decision(node, start, ((own, other), {}), ingredients, "", deterministic=node.task.version is not None)
+    decision.key = ingredients.key()
+    decision.hit = None if forced or node.task.version is None else runner.history.lookup(decision.key)
+    if decision.hit is not None:
+        decision.reason = "cache hit"
+    elif node.task.version is None:
+        decision.reason = "no version: runs every time"
+    else:
+        decision.reason = "forced by cache_validation" if forced else runner._why(node, ingredients)
+    return decision
+
+
+def execute_stage_versions(runner: TaskRunner, decision: Decision) -> TaskRun:
+    """Read both table sets as the task's input type, call the task and store what it returned."""
+    node = decision.node
+    (own, other), _ = decision.inputs
+    source, label = _source(runner, node)
+    as_type = runner._input_type(node)
+    store = runner.ctx.store
+    if _separate_database(runner, source):
+        assert source is not None
+        if as_type is sa.Table:
+            raise TaskError(
+                f"Task {node.label}: input_type=sqlalchemy.Table needs instance {label!r} in the same "
+                "database; use pandas/polars/pyarrow input_type, or give both instances one database "
+                "with distinct schema_prefix."
+            )
+        with source.create_store() as source_store:
+            other_values = read_tables(source_store, other, as_type)
+    else:
+        other_values = read_tables(store, other, as_type)
+    result = node.task.fn(read_tables(store, own, as_type), other_values, *node.args, **node.kwargs)
+    outputs = runner._find_outputs(node, result)
+    return runner._stored(
+        node, decision.start, decision.key, decision.ingredients, decision.reason, result, outputs,
+        decision.deterministic,
+    )
+
+
+def run_stage_versions_task(runner: TaskRunner, node: TaskNode) -> TaskRun:
+    """Decide and run one ``@input_stage_versions`` task, holding the source instance's lock throughout."""
+    source, _ = _source(runner, node)
+    with ExitStack() as stack:
+        if source is not None and create_lock(source).identity != create_lock(runner.ctx.config).identity:
+            stack.enter_context(instance_lock(source))
+        return runner.carry_out(decide_stage_versions(runner, node))

@@ -8,7 +8,7 @@ contract) and looked up by the SQL they render.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from pipedag.cache.keys import Ingredients, explain_change
 from pipedag.config.context import ConfigContext
 from pipedag.core.input_stage_versions import StageVersionsTask
 from pipedag.core.names import check_name
+from pipedag.core.nested import map_nested
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
@@ -27,6 +28,7 @@ from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
+from pipedag.store.hooks.arrow import ArrowHook
 from pipedag.store.hooks.base import TableHook
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
@@ -49,6 +51,40 @@ class TaskRun:
     record: TaskRecord
     outcome: TaskOutcome
     written: list[TableRef]
+
+
+@dataclass
+class Decision:
+    """Whether a task is cache-valid and why, computed before anything expensive happens.
+
+    Attributes:
+        node: The task call.
+        start: ``perf_counter()`` when deciding began (the task's reported time includes it).
+        inputs: The task's resolved arguments (TableRefs for tables).
+        ingredients: What its cache key is made of.
+        reason: Why it must run, or ``"cache hit"``.
+        deterministic: Whether its outputs may be stored under names derived from the key.
+        key: The cache key.
+        hit: The cached record when the task is cache-valid.
+        result: What a lazy task's function returned (lazy tasks are called while deciding).
+        outputs: The tables found in ``result``.
+    """
+
+    node: TaskNode
+    start: float
+    inputs: tuple[tuple[Any, ...], dict[str, Any]]
+    ingredients: Ingredients
+    reason: str
+    deterministic: bool = True
+    key: str = ""
+    hit: TaskRecord | None = None
+    result: Any = None
+    outputs: list[_Output] | None = None
+
+    @property
+    def cache_valid(self) -> bool:
+        """True when the stored outputs are reused."""
+        return self.hit is not None
 
 
 @dataclass
@@ -139,37 +175,63 @@ class TaskRunner:
 
     # --------------------------------------------------------------- decision
 
+    def decide(self, node: TaskNode) -> Decision:
+        """Compute ``node``'s cache key and whether it must run, without executing it.
+
+        Non-lazy tasks are decided from their ingredients alone; lazy tasks are called (cheap
+        by contract) to render their SQL, which is not executed here.
+        """
+        if isinstance(node.task, StageVersionsTask):
+            from pipedag.engine.stage_versions import decide_stage_versions
+
+            return decide_stage_versions(self, node)
+        start = time.perf_counter()
+        inputs = map_outputs((node.args, node.kwargs), self._resolve)
+        ingredients = self._ingredients(node, inputs)
+        forced = self.ctx.config.cache_validation.mode == "force_cache_invalid"
+        decision = Decision(node, start, inputs, ingredients, "", deterministic=not forced)
+        if node.task.lazy:
+            decision.result = self._call(node, inputs)
+            decision.outputs = self._find_outputs(node, decision.result)
+            ingredients.query = stable_hash(
+                [[list(o.path), o.hook.identity(self.ctx.store, o.table.obj)] for o in decision.outputs]
+            )
+            ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
+        elif node.task.version is None:
+            decision.key, decision.deterministic = ingredients.key(), False
+            decision.reason = "no version: runs every time"
+            return decision
+        decision.key = ingredients.key()
+        decision.hit = None if forced else self.history.lookup(decision.key)
+        if decision.hit is None:
+            decision.reason = "forced by cache_validation" if forced else self._why(node, ingredients)
+        else:
+            decision.reason = "cache hit"
+        return decision
+
     def run(self, node: TaskNode) -> TaskRun:
         """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
         if isinstance(node.task, StageVersionsTask):
             from pipedag.engine.stage_versions import run_stage_versions_task
 
             return run_stage_versions_task(self, node)
-        start = time.perf_counter()
-        inputs = map_outputs((node.args, node.kwargs), self._resolve)
-        ingredients = self._ingredients(node, inputs)
-        forced = self.ctx.config.cache_validation.mode == "force_cache_invalid"
-        if node.task.lazy:
-            result = self._call(node, inputs)
-            outputs = self._find_outputs(node, result)
-            ingredients.query = stable_hash(
-                [[list(o.path), o.hook.identity(self.ctx.store, o.table.obj)] for o in outputs]
+        return self.carry_out(self.decide(node))
+
+    def carry_out(self, decision: Decision) -> TaskRun:
+        """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
+        node, start, key, ingredients = decision.node, decision.start, decision.key, decision.ingredients
+        if decision.hit is not None:
+            return self._cache_hit(node, start, key, ingredients, decision.hit)
+        if isinstance(node.task, StageVersionsTask):
+            from pipedag.engine.stage_versions import execute_stage_versions
+
+            return execute_stage_versions(self, decision)
+        if decision.outputs is not None:
+            return self._stored(
+                node, start, key, ingredients, decision.reason, decision.result, decision.outputs,
+                decision.deterministic,
             )
-            ingredients.options = stable_hash([_options(o.table) for o in outputs])
-            key = ingredients.key()
-            hit = None if forced else self.history.lookup(key)
-            if hit is None:
-                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
-                return self._stored(node, start, key, ingredients, reason, result, outputs, deterministic=not forced)
-        else:
-            key = ingredients.key()
-            if node.task.version is None:
-                return self._execute(node, start, key, ingredients, inputs, "no version: runs every time", False)
-            hit = None if forced else self.history.lookup(key)
-            if hit is None:
-                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
-                return self._execute(node, start, key, ingredients, inputs, reason, not forced)
-        return self._cache_hit(node, start, key, ingredients, hit)
+        return self._execute(node, start, key, ingredients, decision.inputs, decision.reason, decision.deterministic)
 
     def _why(self, node: TaskNode, ingredients: Ingredients) -> str:
         last = self.history.last_record(node.name)
@@ -219,11 +281,6 @@ class TaskRunner:
         tables = list(iter_tables(outputs))
         rows = sum(t.rows or 0 for t in tables) if tables else None
         seconds = time.perf_counter() - start
-        event = "cache hit" if state is TaskState.CACHE_VALID else "ran"
-        fields: dict[str, Any] = {"task": node.label, "rows": rows, "ms": round(seconds * 1000, 1)}
-        if state is TaskState.RAN:
-            fields["reason"] = reason
-        get_logger().info(event, **fields)
         return TaskOutcome(node.label, node.stage.name, state, reason, rows, seconds, outputs)
 
     # ------------------------------------------------------------------ outputs
@@ -242,7 +299,7 @@ class TaskRunner:
             name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
         elif name.endswith(UNIQUE_SUFFIX):
             suffix = digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
-            name = f"{name.removesuffix(UNIQUE_SUFFIX)}_{suffix}"
+            name = name.removesuffix(UNIQUE_SUFFIX) + suffix
         try:
             return check_name("table", name)
         except PipedagError as exc:
@@ -308,11 +365,11 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 f"Task {node.label} returned Table({type(value.obj).__name__}) at {_where(path)}; a Table must "
                 "wrap a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text."
             )
-        found.append(_Output(path, value, hook))
+        found.append(_output(path, value, hook))
         return
     hook = hook_for_object(value)
     if hook is not None:
-        found.append(_Output(path, Table(value), hook))
+        found.append(_output(path, Table(value), hook))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             _collect(node, item, (*path, i), found)
@@ -328,6 +385,14 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 "store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
                 "or JSON-like values (numbers, strings, lists, dicts)."
             ) from None
+
+
+def _output(path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
+    """Convert frames to Arrow once, so that fingerprinting and writing share the conversion."""
+    arrow = hook.to_arrow(table.obj)
+    if arrow is None:
+        return _Output(path, table, hook)
+    return _Output(path, replace(table, obj=arrow), ArrowHook)
 
 
 def _where(path: tuple[Any, ...]) -> str:
@@ -357,10 +422,4 @@ def _value_key(value: Any) -> str:
 
 def map_tables_to_keys(value: Any) -> Any:
     """Replace TableRefs by their keys so a structured output can be hashed."""
-    if isinstance(value, TableRef):
-        return {"__table__": value.key}
-    if isinstance(value, list | tuple):
-        return [map_tables_to_keys(v) for v in value]
-    if isinstance(value, dict):
-        return {k: map_tables_to_keys(v) for k, v in value.items()}
-    return value
+    return map_nested(value, TableRef, lambda ref: {"__table__": ref.key})

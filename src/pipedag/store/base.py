@@ -26,7 +26,7 @@ import datetime as dt
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -41,6 +41,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,16 +55,6 @@ class StoreState(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier (always, so that no name is ever folded or misread)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(schema: str, name: str) -> str:
-    """``"schema"."name"``."""
-    return f"{quote(schema)}.{quote(name)}"
 
 
 class SQLTableStore(ABC):
@@ -162,7 +153,7 @@ class SQLTableStore(ABC):
 
     # ------------------------------------------------------------------- helpers
 
-    def execute(self, statement: sa.Executable) -> list[tuple[Any, ...]]:
+    def execute(self, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
         """Render a SQLAlchemy statement with this store's dialect and run it."""
         sql, params = self.render(statement)
         return self.execute_sql(sql, params)
@@ -249,10 +240,20 @@ class SQLTableStore(ABC):
             )
         return run_id
 
-    def end_run(self, run_id: int, status: str) -> None:
-        """Mark a run finished with ``status`` (``succeeded`` / ``failed``)."""
+    def end_run(self, run_id: int, status: str, task_runs: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Mark a run finished with ``status`` (``succeeded`` / ``failed``) and keep its task history.
+
+        Args:
+            run_id: The run to close.
+            status: Its final status.
+            task_runs: One row per task of :data:`pipedag.store.metadata.task_runs` (without
+                ``run_id``), written with one insert in the same transaction.
+        """
         self._require_open()
-        self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
+        with self.transaction():
+            self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
+            if task_runs:
+                self.execute(md.insert_task_runs(run_id, task_runs))
 
     def load_history(self, stages: Sequence[str]) -> dict[str, StageHistory]:
         """Retained versions and existing physical tables of the given stages (two queries + one per stage)."""
@@ -265,7 +266,9 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs)))
+            record = TaskRecord(
+                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
+            )
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipedag.cache.keys import Ingredients
+from pipedag.core.nested import iter_nested
 from pipedag.core.table import TableRef
 
 
@@ -39,14 +40,7 @@ def decode_outputs(value: Any) -> Any:
 
 def iter_tables(value: Any) -> Iterator[TableRef]:
     """Every TableRef inside an output structure."""
-    if isinstance(value, TableRef):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_tables(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_tables(item)
+    return iter_nested(value, TableRef)
 
 
 @dataclass

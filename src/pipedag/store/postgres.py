@@ -14,6 +14,7 @@ and simply retries at the next publish when a reader is in the way.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,10 +23,11 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from pipedag.core.table import Column
+from pipedag.core.table import Column, TableRef
 from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.log import get_logger
-from pipedag.store.base import SQLTableStore, qualified, quote
+from pipedag.store.base import SQLTableStore
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import psycopg
@@ -258,6 +260,26 @@ class PostgresTableStore(SQLTableStore):
 
     # -------------------------------------------------------- garbage collection
 
+    def drop_tables(self, refs: Sequence[TableRef]) -> None:
+        """Drop tables of an unpublished stage; one a published view still reads is moved aside instead.
+
+        That happens when the metadata recording a published table was lost (``clear-metadata``):
+        dropping it would break the published view (PostgreSQL refuses), while a rename keeps the
+        view working (views follow renames) and garbage collection drops it once unused.
+        """
+        import psycopg
+
+        self._require_open()
+        with self.transaction():
+            for ref in refs:
+                target = qualified(ref.schema, ref.physical_name)
+                try:
+                    with self.connection.transaction():  # a savepoint, so the failure below is recoverable
+                        self.connection.execute(f"DROP TABLE IF EXISTS {target}")
+                except psycopg.errors.DependentObjectsStillExist:
+                    stale = f"{ref.physical_name[:40]}_stale_{uuid.uuid4().hex[:12]}"
+                    self.connection.execute(f"ALTER TABLE {target} RENAME TO {quote(stale)}")
+
     def _drop_unused(self, schema: str, names: list[str]) -> list[str]:
         """Drop each table in its own short transaction; one a reader still uses waits for the next GC."""
         import psycopg
@@ -268,7 +290,7 @@ class PostgresTableStore(SQLTableStore):
                 with self.connection.transaction():
                     self.connection.execute(f"SET LOCAL lock_timeout = '{GC_LOCK_TIMEOUT}'")
                     self.connection.execute(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
-            except psycopg.errors.LockNotAvailable:
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.DependentObjectsStillExist):
                 get_logger().debug("old table still in use; dropped at a later publish", table=f"{schema}.{name}")
                 continue
             except psycopg.Error as exc:

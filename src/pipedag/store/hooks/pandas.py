@@ -54,6 +54,11 @@ class PandasHook(TableHook):
         return store.read_arrow(ref.schema, ref.physical_name).to_pandas()
 
     @classmethod
+    def to_arrow(cls, obj: Any) -> Any:
+        """Arrow form of the frame."""
+        return to_arrow(obj)
+
+    @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
         """Fingerprint of the Arrow form."""
         return arrow_fingerprint(to_arrow(obj))
