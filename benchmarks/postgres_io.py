@@ -54,8 +54,13 @@ def timed(fn: Callable[[], Any], before: Callable[[], Any], repeat: int) -> floa
     return statistics.median(times)
 
 
-def main() -> None:
-    """Measure and print a table of seconds, rows/s and ratios."""
+def main(rows: int = 5_000_000, repeat: int = 3, url: str = URL) -> dict[str, float]:
+    """Measure, print a table of seconds, rows/s and ratios, and return the ratios.
+
+    Returns:
+        ``upload_vs_copy``, ``upload_vs_adbc``, ``download_vs_adbc``, ``download_pandas_vs_adbc``:
+        pipedag's throughput relative to the raw path.
+    """
     import adbc_driver_postgresql.dbapi as adbc
     import psycopg
     import pyarrow as pa
@@ -63,12 +68,7 @@ def main() -> None:
     from pipedag import create_basic_pipedag_config
     from pipedag.store.hooks.pandas import PandasHook
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--url", default=URL)
-    args = parser.parse_args()
-
+    args = argparse.Namespace(rows=rows, repeat=repeat, url=url)
     df = frame(args.rows)
     table = pa.Table.from_pandas(df, preserve_index=False)
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -150,7 +150,19 @@ def main() -> None:
         ratio = baseline[name.split(":", 1)[0]] / seconds
         print(f"{name:58} {seconds:8.2f} {args.rows / seconds / 1e6:8.2f} {ratio:7.0%}")
     print("'vs raw': throughput relative to raw COPY (tuples pre-built) for uploads, raw ADBC fetch for downloads.")
+    seconds = dict(results)
+    return {
+        "upload_vs_copy": results[0][1] / results[3][1],
+        "upload_vs_adbc": results[2][1] / results[3][1],
+        "download_vs_adbc": results[4][1] / results[5][1],
+        "download_pandas_vs_adbc": results[4][1] / seconds["download: pipedag -> pandas (PandasHook)"],
+    }
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--url", default=URL)
+    cli = parser.parse_args()
+    main(cli.rows, cli.repeat, cli.url)

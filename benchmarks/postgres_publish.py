@@ -105,24 +105,33 @@ def measure(url: str, tables: int, rows: int, repeat: int) -> tuple[float, float
     return statistics.median(publish_times), statistics.median(runs)
 
 
-def main() -> None:
-    """Print publish cost per table for each table size, next to the raw view re-creation."""
+def main(
+    tables: int = 50, rows: tuple[int, ...] = (1_000, 1_000_000), repeat: int = 5, url: str = URL
+) -> dict[int, float]:
+    """Print publish cost per table for each table size, next to the raw work; return ms/table per size."""
+    from pipedag.log import set_level
+
+    set_level("WARNING")  # measure work, not log printing
+    args = argparse.Namespace(tables=tables, rows=rows, repeat=repeat, url=url)
+    figures: dict[int, float] = {}
+    raw = raw_views(args.url, args.tables, args.repeat)
+    print(f"{args.tables} tables per stage, 1 changed, {args.tables - 1} cache-valid; median of {args.repeat}")
+    print(f"raw psycopg: re-point 1 view + insert {args.tables} records in one transaction: {raw * 1000:.1f} ms")
+    for size in args.rows:
+        publish, rerun = measure(args.url, args.tables, size, args.repeat)
+        print(
+            f"rows/table {size:>9,}: publish {publish * 1000:6.1f} ms ({publish * 1000 / args.tables:.2f} ms/table, "
+            f"{raw / publish:.0%} of raw speed); whole rerun {rerun * 1000:.0f} ms"
+        )
+        figures[size] = publish * 1000 / args.tables
+    return figures
+
+
+if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--tables", type=int, default=50)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--url", default=URL)
-    args = parser.parse_args()
-    raw = raw_views(args.url, args.tables, args.repeat)
-    print(f"{args.tables} tables per stage, 1 changed, {args.tables - 1} cache-valid; median of {args.repeat}")
-    print(f"raw psycopg: re-point 1 view + insert {args.tables} records in one transaction: {raw * 1000:.1f} ms")
-    for rows in args.rows:
-        publish, rerun = measure(args.url, args.tables, rows, args.repeat)
-        print(
-            f"rows/table {rows:>9,}: publish {publish * 1000:6.1f} ms ({publish * 1000 / args.tables:.2f} ms/table, "
-            f"{raw / publish:.0%} of raw speed); whole rerun {rerun * 1000:.0f} ms"
-        )
-
-
-if __name__ == "__main__":
-    main()
+    cli = parser.parse_args()
+    main(cli.tables, tuple(cli.rows), cli.repeat, cli.url)
