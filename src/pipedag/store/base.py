@@ -332,21 +332,16 @@ class SQLTableStore(ABC):
     def _record_version(self, stage: str, run_id: int, records: list[TaskRecord]) -> None:
         self.execute(md.stage_versions.insert().values(stage=stage, run_id=run_id, published_at=_now()))
         if records:
-            self.execute(
-                md.task_records.insert().values(
-                    [
-                        {
-                            "stage": stage,
-                            "run_id": run_id,
-                            "task": r.task,
-                            "cache_key": r.cache_key,
-                            "ingredients": json.dumps(r.ingredients.to_json()),
-                            "outputs": json.dumps(encode_outputs(r.outputs)),
-                        }
-                        for r in records
-                    ]
-                )
-            )
+            rows = [
+                {
+                    "task": r.task,
+                    "cache_key": r.cache_key,
+                    "ingredients": json.dumps(r.ingredients.to_json()),
+                    "outputs": json.dumps(encode_outputs(r.outputs)),
+                }
+                for r in records
+            ]
+            self.execute(md.insert_task_records(stage, run_id, rows))
 
     def collect_garbage(self, stage: str, history: StageHistory) -> list[str]:
         """Forget versions beyond ``keep_stage_versions`` and drop tables no kept version uses.

@@ -76,3 +76,20 @@ def insert_task_runs(run_id: int, rows: Sequence[Mapping[str, Any]]) -> sa.Inser
     ]
     select = sa.select(sa.literal(run_id, sa.BigInteger), *arrays)
     return task_runs.insert().from_select(["run_id", *(c.name for c in columns)], select)
+
+
+def insert_task_records(stage: str, run_id: int, rows: Sequence[Mapping[str, Any]]) -> sa.Insert:
+    """One INSERT of a stage version's task records, one array parameter per column.
+
+    Compiling a multi-row VALUES insert costs SQLAlchemy ~8 ms for 50 tasks, most of a
+    stage publish; with arrays the statement is the same size for any number of tasks.
+    """
+    columns = [c for c in task_records.columns if c.name not in ("stage", "run_id")]
+    arrays = [
+        sa.func.unnest(
+            sa.cast(sa.bindparam(f"r_{c.name}", [r[c.name] for r in rows], type_=sa.ARRAY(c.type)), sa.ARRAY(c.type))
+        )
+        for c in columns
+    ]
+    select = sa.select(sa.literal(stage, sa.Text), sa.literal(run_id, sa.BigInteger), *arrays)
+    return task_records.insert().from_select(["stage", "run_id", *(c.name for c in columns)], select)
