@@ -179,3 +179,36 @@ def test_source_instance_without_published_stage(tmp_path: Path) -> None:
         copy(full)
     with pytest.raises(TaskError, match="no published version of stage 's'; run the flow on 'full' first"):
         flow.run(config=mini)
+
+
+def test_plan_predicts_copy_without_running(tmp_path: Path) -> None:
+    """A dry-run plan decides an input_stage_versions task from the source's keys without calling it."""
+    from pipedag.engine.plan import plan_flow
+
+    full = create_basic_pipedag_config(f"duckdb:///{tmp_path / 'full.duckdb'}", instance="full", fail_fast=True).get()
+    mini = create_basic_pipedag_config(f"duckdb:///{tmp_path / 'mini.duckdb'}", instance="mini", fail_fast=True).get()
+    calls: list[int] = []
+
+    def full_flow(n: int) -> Flow:
+        @materialize(version=str(n))
+        def data() -> Table:
+            return Table(pd.DataFrame({"v": range(n)}), "numbers")
+
+        with Flow("x") as flow, Stage("s"):
+            data()
+        return flow
+
+    @input_stage_versions(version="1")
+    def head(tables: dict[str, Any], source: dict[str, pd.DataFrame], cfg: ConfigContext) -> Table:
+        calls.append(1)
+        return Table(source["numbers"].head(2), "numbers")
+
+    with Flow("x") as mini_flow, Stage("s"):
+        head(full)
+    full_flow(5).run(config=full)
+    mini_flow.run(config=mini)
+    assert plan_flow(mini_flow, mini).task("s.head").action == "cache-valid"
+    full_flow(6).run(config=full)
+    planned = plan_flow(mini_flow, mini).task("s.head")
+    assert planned.action == "run" and "input full:s.numbers changed" in planned.reason
+    assert calls == [1]
