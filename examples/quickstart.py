@@ -7,7 +7,7 @@ Run it twice: the second run is all cache hits. Then look at the tables with SQL
 import pandas as pd
 import sqlalchemy as sa
 
-from pipedag import Flow, Stage, Table, materialize
+from pipedag import Flow, Stage, Table, create_basic_pipedag_config, materialize
 
 
 @materialize(version="1.0", nout=2)
@@ -35,6 +35,10 @@ if __name__ == "__main__":
             joined = join_tables(names, ages)
             out = summary(joined)
 
-    result = flow.run()  # no config file needed: embedded DuckDB in .pipedag/quickstart.duckdb
+    # In a project without pipedag.yaml, flow.run() alone uses this embedded DuckDB file. This
+    # repository's root holds an example pipedag.yaml (docs/instances.md) that flow.run() would
+    # pick up, so the quickstart names the zero-configuration default explicitly.
+    config = create_basic_pipedag_config("duckdb:///.pipedag/quickstart.duckdb", name="quickstart").get()
+    result = flow.run(config=config)
     assert result.successful
     print(result.get(out, as_type=pd.DataFrame))
