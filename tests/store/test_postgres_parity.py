@@ -69,3 +69,27 @@ def test_keep_stage_versions_bounds_physical_tables(store_config: ConfigContext)
     store = store_config.create_store()
     with store:
         assert len(store.list_tables(store.data_schema("one"))) == store_config.keep_stage_versions
+
+
+def test_percent_signs_in_sql_and_schema_names(store_config: ConfigContext) -> None:
+    """A literal % in task SQL and in the schema prefix reaches the database unchanged."""
+    import dataclasses
+
+    cfg = dataclasses.replace(store_config, schema_prefix=store_config.schema_prefix + "p%c_")
+
+    @materialize(lazy=True)
+    def literal() -> Any:
+        return sa.text("SELECT 'a%b' AS s WHERE 'xyz' LIKE 'x%'")
+
+    with Flow("percent") as flow, Stage("s"):
+        out = literal()
+    assert flow.run(config=cfg).get(out).s.tolist() == ["a%b"]
+
+
+def test_missing_table_read_is_a_store_error(store_config: ConfigContext) -> None:
+    """Reading a table that does not exist raises StoreError, not a driver exception."""
+    from pipedag import StoreError
+
+    store = store_config.create_store()
+    with store, pytest.raises(StoreError):
+        store.read_arrow("no_such_schema", "no_such_table")

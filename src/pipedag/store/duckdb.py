@@ -149,7 +149,12 @@ class DuckDBTableStore(SQLTableStore):
 
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a table as Arrow (the fast path: no per-row Python objects)."""
-        return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+        import duckdb
+
+        try:
+            return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+        except duckdb.Error as exc:
+            raise StoreError(f"Reading {schema}.{name} from DuckDB failed: {exc}") from exc
 
     def list_tables(self, schema: str) -> set[str]:
         """Tables in ``schema`` from DuckDB's catalog function."""

@@ -206,15 +206,20 @@ class PostgresTableStore(SQLTableStore):
             with self._bulk().cursor() as cur:
                 cur.adbc_ingest(name, _ingestible(data), mode="create", db_schema_name=schema)
         except Exception as exc:
-            if type(exc).__module__.split(".", 1)[0] not in ("adbc_driver_manager", "adbc_driver_postgresql"):
+            if not _is_adbc_error(exc):
                 raise
             raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
 
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Fetch a whole table as Arrow through ADBC (PostgreSQL's binary COPY protocol)."""
-        with self._bulk().cursor() as cur:
-            cur.execute(f"SELECT * FROM {qualified(schema, name)}")
-            return cur.fetch_arrow_table()
+        try:
+            with self._bulk().cursor() as cur:
+                cur.execute(f"SELECT * FROM {qualified(schema, name)}")
+                return cur.fetch_arrow_table()
+        except Exception as exc:
+            if not _is_adbc_error(exc):
+                raise
+            raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
 
     # ---------------------------------------------------------------- catalog
 
@@ -236,10 +241,9 @@ class PostgresTableStore(SQLTableStore):
         import psycopg
 
         try:
-            cursor = self.connection.execute(
-                f"CREATE TABLE {qualified(schema, name)} AS {sql}",
-                list(params),
-            )
+            # The query arrives rendered with %-placeholders; a % in the schema name must not read as one.
+            target = qualified(schema, name).replace("%", "%%")
+            cursor = self.connection.execute(f"CREATE TABLE {target} AS {sql}", list(params))
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL statement failed: {exc}\nSQL: {sql[:2000]}") from exc
         return max(cursor.rowcount, 0)
@@ -297,6 +301,11 @@ class PostgresTableStore(SQLTableStore):
                 raise StoreError(f"Dropping old table {schema}.{name} failed: {exc}") from exc
             dropped.append(name)
         return dropped
+
+
+def _is_adbc_error(exc: Exception) -> bool:
+    """Whether ``exc`` comes from the ADBC driver (whose exception classes live in its own modules)."""
+    return type(exc).__module__.split(".", 1)[0] in ("adbc_driver_manager", "adbc_driver_postgresql")
 
 
 def _ingestible(data: pa.Table) -> pa.Table:
