@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import getpass
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +152,11 @@ def test_unknown_placeholder_suggests_known_ones() -> None:
         PipedagConfig(data).get("midi")
 
 
-def test_username_and_literal_braces_expand() -> None:
-    """{username} expands to the OS user; doubled braces stay literal."""
+def test_username_and_literal_braces_expand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """{username} expands to the OS user made SQL-friendly; doubled braces stay literal."""
+    monkeypatch.setenv("LOGNAME", "John.Doe")
     data = config(instances__midi__table_store={"args": {"schema_prefix": "{username}_{{x}}_"}})
-    assert PipedagConfig(data).get("midi").schema_prefix == f"{getpass.getuser()}_{{x}}_"
+    assert PipedagConfig(data).get("midi").schema_prefix == "john_doe_{x}_"
 
 
 def test_per_user_instance_gets_own_id_and_schemas(monkeypatch: pytest.MonkeyPatch) -> None:

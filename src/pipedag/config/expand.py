@@ -22,11 +22,17 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 def username() -> str:
-    """The user running pipedag (``$USER`` / ``$USERNAME`` / the OS account), for per-user instances."""
+    """The user running pipedag, for per-user instances, as a lower-case SQL-friendly word.
+
+    Taken from ``$LOGNAME`` / ``$USER`` / ``$USERNAME`` / the OS account. Characters other than
+    letters, digits and ``_`` become ``_`` (``John.Doe`` -> ``john_doe``) so that schema names
+    built from it need no quoting in explorative SQL.
+    """
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except (KeyError, OSError) as exc:
         raise ConfigError("Cannot determine the user name for {username}; set $USER.") from exc
+    return re.sub(r"[^a-z0-9_]", "_", name.lower())
 
 
 def expand(text: str, values: Mapping[str, str], path: str) -> str:
