@@ -297,3 +297,27 @@ def test_unreachable_server_is_a_store_error() -> None:
     with pytest.raises(StoreError, match=r"u:\*\*\*@127\.0\.0\.1:1/db") as info:
         store.open()
     assert "secret" not in str(info.value)
+
+
+def test_long_column_names_are_refused_not_truncated(postgres_config: ConfigContext) -> None:
+    """A frame column or SQL label over 63 bytes fails naming the culprit instead of being shortened."""
+    from pipedag import TaskError
+
+    long = "c" * 70
+
+    @materialize(version="1")
+    def frame() -> pd.DataFrame:
+        return pd.DataFrame({long: [1]})
+
+    @materialize(lazy=True)
+    def query() -> Any:
+        return sa.text(f"SELECT 1 AS {long}")
+
+    for task in (frame, query):
+        with Flow("long") as flow, Stage("s"):
+            task()
+        with pytest.raises(TaskError, match=r"(Column 'c{70}'.*Rename the column)|(shorter column label)"):
+            flow.run(config=postgres_config)
+        store = postgres_config.create_store()
+        with store:
+            assert store.list_tables(store.data_schema("s")) == set()

@@ -201,7 +201,17 @@ class PostgresTableStore(SQLTableStore):
     # ------------------------------------------------------------------- data
 
     def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
-        """Create the table and fill it with ADBC's binary COPY ingest."""
+        """Create the table and fill it with ADBC's binary COPY ingest.
+
+        Raises:
+            StoreError: for a column name PostgreSQL would truncate, or when the upload fails.
+        """
+        for column in data.column_names:
+            if len(column.encode()) > self.max_identifier_length:
+                raise StoreError(
+                    f"Column {column!r} of table {name!r} has {len(column.encode())} bytes; PostgreSQL keeps "
+                    f"{self.max_identifier_length} and would shorten it silently. Rename the column."
+                )
         try:
             with self._bulk().cursor() as cur:
                 cur.adbc_ingest(name, _ingestible(data), mode="create", db_schema_name=schema)
@@ -240,12 +250,29 @@ class PostgresTableStore(SQLTableStore):
         """CTAS; PostgreSQL reports the row count in the command tag."""
         import psycopg
 
+        notices: list[tuple[str | None, str | None]] = []
+
+        def collect(notice: psycopg.errors.Diagnostic) -> None:
+            # A Diagnostic's fields are only readable inside the handler.
+            notices.append((notice.sqlstate, notice.message_primary))
+
+        self.connection.add_notice_handler(collect)
+        # The query arrives rendered with %-placeholders; a % in the schema name must not read as one.
+        target = qualified(schema, name).replace("%", "%%")
         try:
-            # The query arrives rendered with %-placeholders; a % in the schema name must not read as one.
-            target = qualified(schema, name).replace("%", "%%")
             cursor = self.connection.execute(f"CREATE TABLE {target} AS {sql}", list(params))
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL statement failed: {exc}\nSQL: {sql[:2000]}") from exc
+        finally:
+            self.connection.remove_notice_handler(collect)
+        # PostgreSQL only warns when it truncates a column name (SQLSTATE 42622): refuse instead.
+        truncated = [message for state, message in notices if state == "42622"]
+        if truncated:
+            self.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+            raise StoreError(
+                f"PostgreSQL would shorten a name in the query of table {name!r}: {truncated[0]}. "
+                f"Identifiers keep at most {self.max_identifier_length} bytes; use a shorter column label."
+            )
         return max(cursor.rowcount, 0)
 
     def sa_type(self, db_type: str) -> sa.types.TypeEngine[Any]:
