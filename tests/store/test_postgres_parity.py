@@ -93,3 +93,25 @@ def test_missing_table_read_is_a_store_error(store_config: ConfigContext) -> Non
     store = store_config.create_store()
     with store, pytest.raises(StoreError):
         store.read_arrow("no_such_schema", "no_such_table")
+
+
+def test_polars_and_arrow_outputs_store_alike(store_config: ConfigContext) -> None:
+    """polars frames (string views, categoricals) and Arrow tables are stored and read back unchanged."""
+    import pyarrow as pa
+
+    @materialize(version="1")
+    def from_polars() -> Any:
+        frame = pl.DataFrame({"s": ["a", "b", None], "c": ["x", "y", "x"]})
+        return frame.with_columns(pl.col("c").cast(pl.Categorical))
+
+    @materialize(version="1")
+    def from_arrow() -> Any:
+        return pa.table({"s": pa.array(["a", "b"], type=pa.large_string()), "n": pa.array([1, 2], type=pa.int32())})
+
+    with Flow("frames") as flow, Stage("s"):
+        p = from_polars()
+        a = from_arrow()
+    result = flow.run(config=store_config)
+    back = result.get(p, as_type=pl.DataFrame)
+    assert back["s"].to_list() == ["a", "b", None] and back["c"].cast(pl.String).to_list() == ["x", "y", "x"]
+    assert result.get(a, as_type=pa.Table).column("n").to_pylist() == [1, 2]
