@@ -7,6 +7,7 @@ from pipedag.core.ref import ref
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.store.hooks.pandas import PandasArrowDataFrame
 from pipedag.errors import (
     CacheError,
     ConfigError,
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "Flow",
     "LockError",
+    "PandasArrowDataFrame",
     "PipedagConfig",
     "PipedagError",
     "Result",

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
-from pipedag.store.base import SQLTableStore, qualified
+from pipedag.store.base import SQLTableStore, qualified, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -52,6 +52,40 @@ _SIMPLE_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "JSON": sa.JSON(),
 }
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+
+
+def _select_list(data: pa.Table) -> str:
+    """``*``, or columns with categoricals cast to ENUM: DuckDB would store them as VARCHAR."""
+    import pyarrow as pa
+
+    enums = {
+        i: field.type.value_type
+        for i, field in enumerate(data.schema)
+        if pa.types.is_dictionary(field.type)
+        and (pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type))
+    }
+    if not enums:
+        return "*"
+    items = []
+    for i, name in enumerate(data.column_names):
+        if i in enums:
+            categories = _categories(data.column(i))
+            if categories:
+                literals = ", ".join("'" + c.replace("'", "''") + "'" for c in categories)
+                items.append(f"CAST({quote(name)} AS ENUM({literals})) AS {quote(name)}")
+                continue
+        items.append(quote(name))
+    return ", ".join(items)
+
+
+def _categories(column: pa.ChunkedArray) -> list[str]:
+    """Distinct categories in first-seen dictionary order (chunks may carry different dictionaries)."""
+    seen: dict[str, None] = {}
+    for chunk in column.chunks:
+        for value in chunk.dictionary.to_pylist():
+            if value is not None:
+                seen.setdefault(value, None)
+    return list(seen)
 
 
 def database_path(url: str) -> Path:
@@ -98,6 +132,9 @@ class DuckDBTableStore(SQLTableStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path))
+            # Time-zone-aware columns come back in the session zone: fix it so that results
+            # do not depend on the machine's local zone.
+            self._con.execute("SET TimeZone = 'UTC'")
         except duckdb.IOException as exc:
             raise StoreError(
                 f"Cannot open DuckDB file {self.path}: {exc}. Another process (a running flow or a "
@@ -142,7 +179,7 @@ class DuckDBTableStore(SQLTableStore):
         view = "__pipedag_arrow_input"
         con.register(view, data)
         try:
-            self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT * FROM {view}")
+            self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT {_select_list(data)} FROM {view}")
         finally:
             con.unregister(view)
 
