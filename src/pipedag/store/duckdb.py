@@ -175,9 +175,14 @@ class DuckDBTableStore(SQLTableStore):
 
     def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
         """Bulk-create a table from Arrow through DuckDB's zero-copy Arrow scan."""
+        import duckdb
+
         con = self.connection
         view = "__pipedag_arrow_input"
-        con.register(view, data)
+        try:
+            con.register(view, data)
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB cannot scan the Arrow data for {schema}.{name}: {exc}") from exc
         try:
             self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT {_select_list(data)} FROM {view}")
         finally:
