@@ -1,5 +1,6 @@
 """pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
 
+from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import CacheValidation, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
 from pipedag.core.flow import Flow, Stage
@@ -22,6 +23,8 @@ from pipedag.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTO_VERSION",
+    "CODE_VERSION",
     "CacheError",
     "CacheValidation",
     "ConfigContext",

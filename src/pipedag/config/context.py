@@ -64,6 +64,10 @@ class ConfigContext:
         cache_validation: How far cached results are trusted.
         keep_stage_versions: Published versions of each stage kept (tables included) for rollback.
         table_store_args: Backend-specific extra arguments.
+        default_version: Version of tasks that set none (and are not lazy), e.g. ``CODE_VERSION``;
+            ``None`` keeps the rule that such tasks run every time.
+        blob_store_dir: Folder of the blob store; ``None`` puts it next to a DuckDB file
+            (``<file stem>.blobs``) or in ``.pipedag/blobs`` of the working directory.
     """
 
     pipeline_name: str
@@ -78,10 +82,19 @@ class ConfigContext:
     cache_validation: CacheValidation = field(default_factory=CacheValidation)
     keep_stage_versions: int = 2
     table_store_args: Mapping[str, Any] = field(default_factory=dict)
+    default_version: str | None = None
+    blob_store_dir: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
         object.__setattr__(self, "table_store_args", MappingProxyType(dict(self.table_store_args)))
+        if self.default_version is not None and (
+            not isinstance(self.default_version, str) or self.default_version == "AUTO_VERSION"
+        ):
+            raise ConfigError(
+                f"default_version must be a version string or CODE_VERSION, got {self.default_version!r}; "
+                "AUTO_VERSION only applies to polars tasks, set it per task with @materialize(version=AUTO_VERSION)."
+            )
         if self.keep_stage_versions < 1:
             raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
 

@@ -75,6 +75,8 @@ class PipedagConfig:
             schema_suffix=args.get("schema_suffix", ""),
             attrs=block.get("attrs", {}),
             fail_fast=bool(block.get("fail_fast", False)),
+            default_version=block.get("default_version"),
+            blob_store_dir=block.get("blob_store", {}).get("args", {}).get("base_path"),
         )
 
 

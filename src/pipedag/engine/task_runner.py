@@ -13,8 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pipedag.cache.auto_version import auto_version, check_auto_version
+from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
 from pipedag.core.names import check_name
 from pipedag.core.result import TaskOutcome, TaskState
@@ -111,7 +114,9 @@ class TaskRunner:
                 cache_value = stable_hash(value)
             except CacheError as exc:
                 raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
-        version = IGNORED_VERSION if (cv.ignore_task_version and task.version is not None) else task.version
+        version = self._version(node, inputs)
+        if cv.ignore_task_version and version is not None:
+            version = IGNORED_VERSION
         return Ingredients(
             task=node.name,
             stage=node.stage.name,
@@ -120,6 +125,23 @@ class TaskRunner:
             arguments=arguments,
             cache_function=cache_value,
         )
+
+    def _version(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
+        """The task's version, with CODE_VERSION / AUTO_VERSION (and the config default) resolved."""
+        task = node.task
+        version = task.version
+        if version is None and not task.lazy:
+            version = self.ctx.config.default_version
+        if version == CODE_VERSION:
+            try:
+                return code_version(task.fn)
+            except CacheError as exc:
+                raise CacheError(f"Task {node.label}: {exc}") from None
+        if version == AUTO_VERSION:
+            check_auto_version(node.label, self._input_type(node))
+            store = self.ctx.store
+            return auto_version(node.label, task.fn, inputs, lambda r: store.arrow_schema(r.schema, r.physical_name))
+        return version
 
     def _input_type(self, node: TaskNode) -> Any:
         if node.task.input_type is not None:
@@ -158,7 +180,7 @@ class TaskRunner:
                 return self._stored(node, start, key, ingredients, reason, result, outputs, deterministic=not forced)
         else:
             key = ingredients.key()
-            if node.task.version is None:
+            if ingredients.version is None:
                 return self._execute(node, start, key, ingredients, inputs, "no version: runs every time", False)
             hit = None if forced else self.history.lookup(key)
             if hit is None:

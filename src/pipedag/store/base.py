@@ -143,6 +143,10 @@ class SQLTableStore(ABC):
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
 
+    def arrow_schema(self, schema: str, name: str) -> pa.Schema:
+        """The Arrow schema a table reads back with; backends override this to skip the rows."""
+        return self.read_arrow(schema, name).schema
+
     @abstractmethod
     def list_tables(self, schema: str) -> set[str]:
         """Names of the tables in ``schema`` (one catalog query)."""

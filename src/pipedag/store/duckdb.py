@@ -192,6 +192,10 @@ class DuckDBTableStore(SQLTableStore):
         """Read a table as Arrow (the fast path: no per-row Python objects)."""
         return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
 
+    def arrow_schema(self, schema: str, name: str) -> pa.Schema:
+        """The Arrow schema of a table, read from an empty result (no rows scanned)."""
+        return self.connection.sql(f"SELECT * FROM {qualified(schema, name)} LIMIT 0").to_arrow_table().schema
+
     def list_tables(self, schema: str) -> set[str]:
         """Tables in ``schema`` from DuckDB's catalog function."""
         rows = self.execute_sql(
