@@ -8,7 +8,6 @@ from pipedag.core.ref import ref
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.task import Task, TaskOutput, materialize
-from pipedag.store.hooks.pandas import PandasArrowDataFrame
 from pipedag.errors import (
     CacheError,
     ConfigError,
@@ -19,6 +18,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.store.hooks.pandas import PandasArrowDataFrame
 
 __version__ = "0.1.0"
 

@@ -85,7 +85,9 @@ def auto_version(
         ) from exc
     plans = _plans(label, result, ())
     if not any(options != "value" for _, options, _ in plans):
-        raise CacheError(f"Task {label}: version=AUTO_VERSION needs the task to return polars LazyFrames; it returned none.")
+        raise CacheError(
+            f"Task {label}: version=AUTO_VERSION needs the task to return polars LazyFrames; it returned none."
+        )
     text = stable_hash(plans)
     if any(marker in str(plan) for _, _, plan in plans for marker in _OPAQUE_MARKERS):
         text += code_version(fn)

@@ -32,8 +32,10 @@ def source_table() -> pa.Table:
             "d": pa.array([dt.date(1970, 1, 1), None, dt.date(2999, 12, 31)], pa.date32()),
             "ts": pa.array([dt.datetime(2024, 2, 29, 23, 59, 59, 999999), None, dt.datetime(1900, 1, 1)],
                            pa.timestamp("us")),
-            "tstz": pa.array([dt.datetime(2024, 3, 31, 2, 30, tzinfo=berlin), None, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)],
-                             pa.timestamp("us", tz="UTC")),
+            "tstz": pa.array(
+                [dt.datetime(2024, 3, 31, 2, 30, tzinfo=berlin), None, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)],
+                pa.timestamp("us", tz="UTC"),
+            ),
             "t": pa.array([dt.time(0, 0), None, dt.time(23, 59, 59, 999999)], pa.time64("us")),
             "dec": pa.array([decimal.Decimal("12345678.90"), None, decimal.Decimal("-0.01")], pa.decimal128(10, 2)),
             "cat": pa.array(["low", None, "high"]).dictionary_encode(),
