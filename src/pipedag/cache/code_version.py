@@ -129,9 +129,9 @@ def _normalized(source: str, name: str) -> tuple[str, tuple[tuple[str, ...], ...
 
 def _strip_docstrings(tree: ast.AST) -> None:
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
-            if node.body and _is_docstring(node.body[0]):
-                node.body = node.body[1:] or [ast.Pass()]
+        has_docstring = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module)
+        if has_docstring and node.body and _is_docstring(node.body[0]):
+            node.body = node.body[1:] or [ast.Pass()]
 
 
 def _is_docstring(statement: ast.stmt) -> bool:
