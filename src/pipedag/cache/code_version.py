@@ -129,8 +129,9 @@ def _normalized(source: str, name: str) -> tuple[str, tuple[tuple[str, ...], ...
 
 def _strip_docstrings(tree: ast.AST) -> None:
     for node in ast.walk(tree):
-        has_docstring = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module)
-        if has_docstring and node.body and _is_docstring(node.body[0]):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
+            continue
+        if node.body and _is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
 
 
