@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipedag.core.blob import BlobRef
 from pipedag.core.table import TableRef
-from pipedag.errors import TaskError
+from pipedag.errors import StoreError, TaskError
 from pipedag.store.base import SQLTableStore
 from pipedag.store.hooks import hook_for_type, supported_types
 
+if TYPE_CHECKING:
+    from pipedag.store.blob_store import FileBlobStore
 
-def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
+
+def read_tables(store: SQLTableStore, value: Any, as_type: Any, blobs: FileBlobStore | None = None) -> Any:
     """Copy ``value`` with every TableRef replaced by the table read as ``as_type``.
+
+    BlobRefs are replaced by their unpickled objects when a blob store is given.
 
     Raises:
         TaskError: when no hook supports ``as_type``.
@@ -24,6 +30,10 @@ def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
     def convert(item: Any) -> Any:
         if isinstance(item, TableRef):
             return hook.retrieve(store, item, as_type)
+        if isinstance(item, BlobRef):
+            if blobs is None:
+                raise StoreError(f"Blob {item.label} cannot be read without the instance's blob store.")
+            return blobs.read(item)
         if isinstance(item, list | tuple):
             return type(item)(convert(i) for i in item)
         if isinstance(item, dict):

@@ -9,6 +9,7 @@ from pipedag.config.context import ConfigContext
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.engine.task_runner import RunContext, TaskRun, TaskRunner
 from pipedag.log import get_logger
+from pipedag.store.blob_store import FileBlobStore, blob_root
 from pipedag.store.history import StageHistory
 
 if TYPE_CHECKING:
@@ -38,7 +39,10 @@ class SequentialEngine:
             log.debug("run started", flow=flow.name, run_id=run_id, instance=self.config.instance_id)
             try:
                 histories = store.load_history([s.name for s in flow.stages])
-                ctx = RunContext(store, self.config, run_id)
+                blobs = FileBlobStore(blob_root(self.config, store), self.config.instance_id)
+                for stage_name, history in histories.items():
+                    history.existing_blobs = blobs.existing(stage_name)
+                ctx = RunContext(store, self.config, run_id, blobs)
                 for stage in flow.stages:
                     error = self._run_stage(stage, ctx, histories[stage.name], outcomes, fail_fast)
                     first_error = first_error or error
@@ -96,6 +100,9 @@ class SequentialEngine:
         records = [r.record for r in runs]
         if ctx.store.publish_stage(stage.name, ctx.run_id, records, history):
             dropped = ctx.store.collect_garbage(stage.name, history)
+            ctx.blobs.publish(stage.name, history.published_blobs())
+            ctx.blobs.delete(stage.name, history.existing_blobs - history.referenced_blobs())
+            history.existing_blobs &= history.referenced_blobs()
             get_logger().debug("stage published", stage=stage.name, dropped_tables=len(dropped))
         else:
             get_logger().debug("stage unchanged", stage=stage.name)
@@ -104,6 +111,7 @@ class SequentialEngine:
     def _abandon(self, stage: Stage, ctx: RunContext, runs: list[TaskRun]) -> None:
         """Leave the published stage as it was: drop this run's tables and hide its outputs."""
         ctx.store.drop_tables([ref for r in runs for ref in r.written])
+        ctx.blobs.delete(stage.name, [b.file for r in runs for b in r.written_blobs])
         for node in stage.tasks:
             ctx.values.pop(node, None)
         get_logger().warning("stage not published; its last good version stays in place", stage=stage.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,14 +20,19 @@ from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
+from pipedag.core.blob import Blob, BlobRef
+from pipedag.core.external import ExternalTableReference
 from pipedag.core.names import check_name
+from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
 from pipedag.engine.io import read_tables
+from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
+from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
 from pipedag.store.hooks.base import TableHook
@@ -41,6 +47,7 @@ class RunContext:
     store: SQLTableStore
     config: ConfigContext
     run_id: int
+    blobs: FileBlobStore
     values: dict[TaskNode, Any] = field(default_factory=dict)
 
 
@@ -51,6 +58,7 @@ class TaskRun:
     record: TaskRecord
     outcome: TaskOutcome
     written: list[TableRef]
+    written_blobs: list[BlobRef] = field(default_factory=list)
 
 
 @dataclass
@@ -59,7 +67,15 @@ class _Output:
 
     path: tuple[Any, ...]
     table: Table
-    hook: type[TableHook]
+    hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
+
+    def identity(self, store: SQLTableStore) -> str | None:
+        """What a lazy task's cache key hashes for this output."""
+        obj = self.table.obj
+        if isinstance(obj, RawSql | Blob | ExternalTableReference):
+            return obj.identity()
+        assert self.hook is not None
+        return self.hook.identity(store, obj)
 
 
 class TaskRunner:
@@ -154,7 +170,7 @@ class TaskRunner:
 
     def _call(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
         as_type = self._input_type(node)
-        args, kwargs = read_tables(self.ctx.store, inputs, as_type)
+        args, kwargs = read_tables(self.ctx.store, inputs, as_type, self.ctx.blobs)
         get_logger().debug("calling task", task=node.label, input_type=getattr(as_type, "__qualname__", as_type))
         return node.task.fn(*args, **kwargs)
 
@@ -170,7 +186,7 @@ class TaskRunner:
             result = self._call(node, inputs)
             outputs = self._find_outputs(node, result)
             ingredients.query = stable_hash(
-                [[list(o.path), o.hook.identity(self.ctx.store, o.table.obj)] for o in outputs]
+                [[list(o.path), o.identity(self.ctx.store)] for o in outputs]
             )
             ingredients.options = stable_hash([_options(o.table) for o in outputs])
             key = ingredients.key()
@@ -227,10 +243,51 @@ class TaskRunner:
         deterministic: bool,
     ) -> TaskRun:
         written: list[TableRef] = []
-        refs = {o.path: self._store_table(node, key, o, len(outputs), deterministic, written) for o in outputs}
+        blobs: list[BlobRef] = []
+        refs: dict[tuple[Any, ...], Any] = {}
+        try:
+            for o in outputs:
+                refs[o.path] = self._store_output(node, key, o, len(outputs), deterministic, written, blobs)
+        except BaseException:
+            self.ctx.store.drop_tables(written)
+            self.ctx.blobs.delete(node.stage.name, [b.file for b in blobs])
+            raise
         stored = _replace_at(result, refs)
         record = TaskRecord(node.name, key, ingredients, stored)
-        return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written)
+        return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written, blobs)
+
+    def _store_output(
+        self,
+        node: TaskNode,
+        key: str,
+        output: _Output,
+        count: int,
+        deterministic: bool,
+        written: list[TableRef],
+        blobs: list[BlobRef],
+    ) -> Any:
+        """Store one output; returns what replaces it in the task's recorded result."""
+        obj, path = output.table.obj, list(output.path)
+        if output.hook is not None:
+            return self._store_table(node, key, output, count, deterministic, written)
+        if isinstance(obj, RawSql):
+
+            def identity_of(name: str) -> str:
+                return stable_hash([key, path, name] if deterministic else [key, self.ctx.run_id, path, name])
+
+            claim = partial(self._claim, node)
+            tables = run_raw_sql(self.ctx.store, node.stage.name, obj, node.label, identity_of, claim)
+            written.extend(tables.values())
+            return tables
+        if isinstance(obj, Blob):
+            identity = stable_hash([key, path]) if deterministic else obj.identity()
+            self._claim(node, f"blob {obj.name}")
+            return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
+        assert isinstance(obj, ExternalTableReference)
+        name = self._table_name(node, output, count) if output.table.name else check_name("table", obj.name)
+        self._claim(node, name)
+        identity = stable_hash([key, path, obj.identity()])
+        return external_table(self.ctx.store, node.stage.name, name, obj, identity, node.label)
 
     def _outcome(self, node: TaskNode, state: TaskState, reason: str, outputs: Any, start: float) -> TaskOutcome:
         tables = list(iter_tables(outputs))
@@ -318,6 +375,12 @@ class TaskRunner:
 
 
 def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
+    if isinstance(value, RawSql | Blob | ExternalTableReference):
+        found.append(_Output(path, Table(value), None))
+        return
+    if isinstance(value, Table) and isinstance(value.obj, ExternalTableReference):
+        found.append(_Output(path, value, None))
+        return
     if isinstance(value, Table):
         hook = hook_for_object(value.obj)
         if hook is None:
@@ -366,8 +429,8 @@ def _options(table: Table) -> list[Any]:
 
 
 def _value_key(value: Any) -> str:
-    """Cache-key contribution of an input: a table's content key, or a hash of other values."""
-    if isinstance(value, TableRef):
+    """Cache-key contribution of an input: a table's or blob's content key, or a hash of other values."""
+    if isinstance(value, TableRef | BlobRef):
         return value.key
     return stable_hash(map_tables_to_keys(value))
 
@@ -376,6 +439,8 @@ def map_tables_to_keys(value: Any) -> Any:
     """Replace TableRefs by their keys so a structured output can be hashed."""
     if isinstance(value, TableRef):
         return {"__table__": value.key}
+    if isinstance(value, BlobRef):
+        return {"__blob__": value.key}
     if isinstance(value, list | tuple):
         return [map_tables_to_keys(v) for v in value]
     if isinstance(value, dict):

@@ -28,6 +28,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -142,6 +143,10 @@ class SQLTableStore(ABC):
     @abstractmethod
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
+
+    def default_blob_root(self) -> Path | None:
+        """Where blobs go when the config names no folder; None for the working directory's default."""
+        return None
 
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema a table reads back with; backends override this to skip the rows."""

@@ -192,6 +192,10 @@ class DuckDBTableStore(SQLTableStore):
         """Read a table as Arrow (the fast path: no per-row Python objects)."""
         return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
 
+    def default_blob_root(self) -> Path | None:
+        """Beside the database file: ``<file stem>.blobs``."""
+        return self.path.with_suffix(".blobs")
+
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema of a table, read from an empty result (no rows scanned)."""
         return self.connection.sql(f"SELECT * FROM {qualified(schema, name)} LIMIT 0").to_arrow_table().schema
