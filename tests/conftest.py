@@ -55,3 +55,24 @@ def postgres_url() -> str:
 def schema_prefix() -> Iterator[str]:
     """A unique schema prefix so that tests on a shared server never see each other's stages."""
     yield f"t{uuid.uuid4().hex[:8]}_"
+
+
+#: Table stores that backend-parametrized tests (``store_config``) run on; add one name here
+#: and every such test covers it.
+BACKENDS = ["duckdb"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name of the table store under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> ConfigContext:
+    """A fresh, isolated instance on the backend under test (DuckDB file or a unique PostgreSQL prefix)."""
+    if backend == "duckdb":
+        return create_basic_pipedag_config(f"duckdb:///{tmp_path / 'backend.duckdb'}", fail_fast=True).get()
+    url = request.getfixturevalue("postgres_url")
+    prefix = request.getfixturevalue("schema_prefix")
+    return create_basic_pipedag_config(url, schema_prefix=prefix, fail_fast=True).get()
