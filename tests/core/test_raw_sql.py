@@ -74,7 +74,7 @@ def test_failing_script_leaves_nothing_behind(store_config: ConfigContext) -> No
     with store:
         leftovers = [t for t in store.list_tables(store.data_schema("legacy")) if "__" not in t]
     assert leftovers == []
-    flow, (raw, _) = _flow(SCRIPT)  # the published version is intact and still cache-valid
+    flow, _ = _flow(SCRIPT)  # the published version is intact and still cache-valid
     result = flow.run(config=store_config)
     assert result.task_states["legacy.legacy"] is TaskState.CACHE_VALID
 

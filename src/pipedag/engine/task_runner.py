@@ -333,14 +333,15 @@ class TaskRunner:
     def _store_table(
         self, node: TaskNode, key: str, output: _Output, count: int, deterministic: bool, written: list[TableRef]
     ) -> TableRef:
-        store, stage = self.ctx.store, node.stage.name
+        store, stage, hook = self.ctx.store, node.stage.name, output.hook
+        assert hook is not None
         name = self._table_name(node, output, count)
         self._claim(node, name)
         table = output.table
         if deterministic:
             identity = stable_hash([key, list(output.path)])
-        elif output.hook.identity_is_content:
-            identity = stable_hash([output.hook.identity(store, table.obj), _options(table), name])
+        elif hook.identity_is_content:
+            identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
         else:
             identity = stable_hash([key, self.ctx.run_id, list(output.path)])
         physical = store.physical_name(name, identity)
@@ -351,7 +352,7 @@ class TaskRunner:
         if physical in self.history.existing_tables:  # leftover of a crashed run without metadata
             store.drop_tables([TableRef(stage, name, schema, physical, identity)])
         try:
-            rows = output.hook.materialize(store, table.obj, schema, physical)
+            rows = hook.materialize(store, table.obj, schema, physical)
         except PipedagError as exc:
             raise TaskError(f"Task {node.label} could not store table {name!r}: {exc}") from exc
         self.history.existing_tables.add(physical)
