@@ -65,7 +65,8 @@ def _frame(rows: int) -> Any:
 
 
 def _report(kind: str, name: str, raw: float, ours: float, target: str) -> None:
-    print(f"{kind:5} {name:14} raw {raw * 1000:8.1f} ms   pipedag {ours * 1000:8.1f} ms   {raw / ours:6.1%}  ({target})")
+    times = f"raw {raw * 1000:8.1f} ms   pipedag {ours * 1000:8.1f} ms"
+    print(f"{kind:5} {name:14} {times}   {raw / ours:6.1%}  ({target})")
 
 
 def bench_frames(rows: int, repeat: int) -> None:
@@ -76,8 +77,8 @@ def bench_frames(rows: int, repeat: int) -> None:
 
     from pipedag import PandasArrowDataFrame, create_basic_pipedag_config
     from pipedag.core.table import TableRef
-    from pipedag.store.base import qualified
     from pipedag.store.hooks import hook_for_object, hook_for_type
+    from pipedag.store.identifiers import qualified
 
     source = _frame(rows)
     frames: dict[str, Any] = {

@@ -27,16 +27,6 @@ def summary(joined: pd.DataFrame):
     return Table(joined.assign(age2=joined.age * 2), "summary")
 
 
-def build_flow() -> Flow:
-    with Flow("quickstart") as flow:
-        with Stage("inputs"):
-            names, ages = input_tables()
-        with Stage("features"):
-            joined = join_tables(names, ages)
-            summary(joined)
-    return flow
-
-
 if __name__ == "__main__":
     with Flow("quickstart") as flow:
         with Stage("inputs"):

@@ -10,6 +10,7 @@ from pipedag.core.raw_sql import RawSql
 from pipedag.core.ref import ref
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
+from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
 from pipedag.errors import (
     CacheError,
@@ -21,7 +22,6 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
-from pipedag.store.hooks.pandas import PandasArrowDataFrame
 
 __version__ = "0.1.0"
 

@@ -3,8 +3,9 @@
 A task's key is the hash of its *ingredients*: its name, stage, version, the keys of its
 input tables (Merkle style: an input's key changes whenever anything upstream changed),
 its other arguments, its cache function's value, and, for lazy tasks (whose function
-runs on every flow run), the SQL it renders and its output table options. The ingredients themselves are stored so that a changed key can be
-explained ("version 1.0 -> 1.1", "input inputs.names changed").
+runs on every flow run), the SQL it renders and its output table options. The ingredients
+themselves are stored so that a changed key can be explained ("version 1.0 -> 1.1",
+"input inputs.names changed").
 """
 
 from __future__ import annotations

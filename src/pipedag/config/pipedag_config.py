@@ -90,7 +90,7 @@ class _DefaultConfig:
         return owner(path)
 
 
-PipedagConfig.default = _DefaultConfig()  # type: ignore[assignment]
+PipedagConfig.default = _DefaultConfig()
 
 
 def create_basic_pipedag_config(

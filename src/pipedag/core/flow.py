@@ -109,7 +109,9 @@ class Flow:
             WiringError: on a duplicate stage name.
         """
         if any(s.name == stage.name for s in self.stages):
-            raise WiringError(f"Flow {self.name!r} already has a stage named {stage.name!r}; stage names must be unique.")
+            raise WiringError(
+                f"Flow {self.name!r} already has a stage named {stage.name!r}; stage names must be unique."
+            )
         self.stages.append(stage)
 
     @property

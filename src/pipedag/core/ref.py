@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from pipedag.core.table import TableRef
-from pipedag.store.base import qualified
+from pipedag.store.identifiers import qualified
 
 
 def ref(table: Any) -> str:
@@ -25,6 +23,8 @@ def ref(table: Any) -> str:
     """
     if isinstance(table, TableRef):
         return qualified(table.schema, table.physical_name)
+    import sqlalchemy as sa
+
     element = table.element if isinstance(table, sa.sql.Alias) else table
     if isinstance(element, sa.Table) and element.schema:
         return qualified(str(element.schema), str(element.name))

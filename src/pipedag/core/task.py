@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from pipedag.core import context
+from pipedag.core.nested import iter_nested, map_nested
 from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
@@ -122,25 +123,12 @@ class TaskOutput:
 
 def iter_outputs(value: Any) -> Iterator[TaskOutput]:
     """Yield every TaskOutput nested in lists, tuples and dicts of ``value``."""
-    if isinstance(value, TaskOutput):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_outputs(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_outputs(item)
+    return iter_nested(value, TaskOutput)
 
 
 def map_outputs(value: Any, fn: Callable[[TaskOutput], Any]) -> Any:
     """Copy ``value`` replacing every nested TaskOutput by ``fn(output)``."""
-    if isinstance(value, TaskOutput):
-        return fn(value)
-    if isinstance(value, list | tuple):
-        return type(value)(map_outputs(item, fn) for item in value)
-    if isinstance(value, dict):
-        return {k: map_outputs(v, fn) for k, v in value.items()}
-    return value
+    return map_nested(value, TaskOutput, fn)
 
 
 @overload

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core.blob import BlobRef
+from pipedag.core.nested import map_nested
 from pipedag.core.table import TableRef
 from pipedag.errors import StoreError, TaskError
 from pipedag.store.base import SQLTableStore
@@ -27,17 +28,10 @@ def read_tables(store: SQLTableStore, value: Any, as_type: Any, blobs: FileBlobS
         name = getattr(as_type, "__qualname__", repr(as_type))
         raise TaskError(f"Tables cannot be read as {name}; supported types: {supported_types()}.")
 
-    def convert(item: Any) -> Any:
-        if isinstance(item, TableRef):
-            return hook.retrieve(store, item, as_type)
-        if isinstance(item, BlobRef):
-            if blobs is None:
-                raise StoreError(f"Blob {item.label} cannot be read without the instance's blob store.")
-            return blobs.read(item)
-        if isinstance(item, list | tuple):
-            return type(item)(convert(i) for i in item)
-        if isinstance(item, dict):
-            return {k: convert(v) for k, v in item.items()}
-        return item
+    def read_blob(ref: BlobRef) -> Any:
+        if blobs is None:
+            raise StoreError(f"Blob {ref.label} cannot be read without the instance's blob store.")
+        return blobs.read(ref)
 
-    return convert(value)
+    value = map_nested(value, TableRef, lambda ref: hook.retrieve(store, ref, as_type))
+    return map_nested(value, BlobRef, read_blob)

@@ -11,9 +11,10 @@ from pipedag.core.names import check_name
 from pipedag.core.raw_sql import RawSql
 from pipedag.core.table import TableRef
 from pipedag.errors import PipedagError, TaskError
-from pipedag.store.base import SQLTableStore, qualified, quote
+from pipedag.store.base import SQLTableStore
 from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory
+from pipedag.store.identifiers import qualified, quote
 
 #: Physical tables are ``<name>__<12 hex digits>``; anything else in a data schema is a leftover.
 _PHYSICAL = re.compile(r"^.+__[0-9a-f]{12}$")

@@ -8,7 +8,7 @@ contract) and looked up by the SQL they render.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from pipedag.config.context import ConfigContext
 from pipedag.core.blob import Blob, BlobRef
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.names import check_name
+from pipedag.core.nested import map_nested
 from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
@@ -35,6 +36,7 @@ from pipedag.store.base import SQLTableStore
 from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
+from pipedag.store.hooks.arrow import ArrowHook
 from pipedag.store.hooks.base import TableHook
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
@@ -316,7 +318,7 @@ class TaskRunner:
             name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
         elif name.endswith(UNIQUE_SUFFIX):
             suffix = digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
-            name = f"{name.removesuffix(UNIQUE_SUFFIX)}_{suffix}"
+            name = name.removesuffix(UNIQUE_SUFFIX) + suffix
         try:
             return check_name("table", name)
         except PipedagError as exc:
@@ -389,11 +391,11 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 f"Task {node.label} returned Table({type(value.obj).__name__}) at {_where(path)}; a Table must "
                 "wrap a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text."
             )
-        found.append(_Output(path, value, hook))
+        found.append(_output(node, path, value, hook))
         return
     hook = hook_for_object(value)
     if hook is not None:
-        found.append(_Output(path, Table(value), hook))
+        found.append(_output(node, path, Table(value), hook))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             _collect(node, item, (*path, i), found)
@@ -409,6 +411,17 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 "store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
                 "or JSON-like values (numbers, strings, lists, dicts)."
             ) from None
+
+
+def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
+    """Convert frames to Arrow once, so that fingerprinting and writing share the conversion."""
+    try:
+        arrow = hook.to_arrow(table.obj)
+    except PipedagError as exc:
+        raise TaskError(f"Task {node.label} returned a table at {_where(path)} that cannot be stored: {exc}") from exc
+    if arrow is None:
+        return _Output(path, table, hook)
+    return _Output(path, replace(table, obj=arrow), ArrowHook)
 
 
 def _where(path: tuple[Any, ...]) -> str:
@@ -438,12 +451,5 @@ def _value_key(value: Any) -> str:
 
 def map_tables_to_keys(value: Any) -> Any:
     """Replace TableRefs by their keys so a structured output can be hashed."""
-    if isinstance(value, TableRef):
-        return {"__table__": value.key}
-    if isinstance(value, BlobRef):
-        return {"__blob__": value.key}
-    if isinstance(value, list | tuple):
-        return [map_tables_to_keys(v) for v in value]
-    if isinstance(value, dict):
-        return {k: map_tables_to_keys(v) for k, v in value.items()}
-    return value
+    value = map_nested(value, TableRef, lambda ref: {"__table__": ref.key})
+    return map_nested(value, BlobRef, lambda ref: {"__blob__": ref.key})

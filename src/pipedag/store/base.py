@@ -41,6 +41,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,16 +55,6 @@ class StoreState(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def quote(identifier: str) -> str:
-    """Quote a SQL identifier (always, so that no name is ever folded or misread)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def qualified(schema: str, name: str) -> str:
-    """``"schema"."name"``."""
-    return f"{quote(schema)}.{quote(name)}"
 
 
 class SQLTableStore(ABC):
@@ -170,7 +161,7 @@ class SQLTableStore(ABC):
 
     # ------------------------------------------------------------------- helpers
 
-    def execute(self, statement: sa.Executable) -> list[tuple[Any, ...]]:
+    def execute(self, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
         """Render a SQLAlchemy statement with this store's dialect and run it."""
         sql, params = self.render(statement)
         return self.execute_sql(sql, params)
@@ -242,7 +233,9 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs)))
+            record = TaskRecord(
+                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
+            )
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):

@@ -17,7 +17,8 @@ from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
-from pipedag.store.base import SQLTableStore, qualified, quote
+from pipedag.store.base import SQLTableStore
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -111,7 +112,7 @@ class DuckDBTableStore(SQLTableStore):
     name: ClassVar[str] = "duckdb"
     max_identifier_length: ClassVar[int] = 255
     # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
-    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
+    dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
     def __init__(self, config: ConfigContext) -> None:
         super().__init__(config)

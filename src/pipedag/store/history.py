@@ -8,6 +8,7 @@ from typing import Any
 
 from pipedag.cache.keys import Ingredients
 from pipedag.core.blob import BlobRef
+from pipedag.core.nested import iter_nested
 from pipedag.core.table import TableRef
 
 
@@ -44,26 +45,12 @@ def decode_outputs(value: Any) -> Any:
 
 def iter_tables(value: Any) -> Iterator[TableRef]:
     """Every TableRef inside an output structure."""
-    if isinstance(value, TableRef):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_tables(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_tables(item)
+    return iter_nested(value, TableRef)
 
 
 def iter_blobs(value: Any) -> Iterator[BlobRef]:
     """Every BlobRef inside an output structure."""
-    if isinstance(value, BlobRef):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from iter_blobs(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_blobs(item)
+    return iter_nested(value, BlobRef)
 
 
 @dataclass

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
 from pipedag.errors import StoreError
-from pipedag.store.base import qualified
 from pipedag.store.hooks.base import TableHook, module_of
+from pipedag.store.identifiers import qualified
 
 if TYPE_CHECKING:
     import pyarrow as pa

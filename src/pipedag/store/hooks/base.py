@@ -49,6 +49,14 @@ class TableHook(ABC):
         """Hand out a stored table as ``as_type``."""
 
     @classmethod
+    def to_arrow(cls, obj: Any) -> Any:
+        """The object as a ``pyarrow.Table`` when that is how it is stored, else None.
+
+        Frame types convert once, up front, so that fingerprinting and writing share the work.
+        """
+        return None
+
+    @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
         """A string identifying ``obj``'s content without storing it, or None if not cheap.
 

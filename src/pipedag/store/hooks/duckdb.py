@@ -55,6 +55,11 @@ class DuckDBRelationHook(TableHook):
         return duckdb.from_arrow(store.read_arrow(ref.schema, ref.physical_name))
 
     @classmethod
+    def to_arrow(cls, obj: Any) -> Any:
+        """Execute the relation once; fingerprinting and writing share the result."""
+        return obj.to_arrow_table()
+
+    @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
         """Fingerprint of the executed result."""
         return arrow_fingerprint(obj.to_arrow_table())

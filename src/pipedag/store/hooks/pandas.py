@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
+from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.errors import StoreError
 from pipedag.store.hooks.arrow import write_frame
 from pipedag.store.hooks.base import TableHook, module_of
@@ -20,14 +21,6 @@ if TYPE_CHECKING:
 
     from pipedag.core.table import TableRef
     from pipedag.store.base import SQLTableStore
-
-
-class PandasArrowDataFrame:
-    """``input_type`` marker: hand tables to the task as pandas DataFrames with Arrow dtypes.
-
-    The task receives an ordinary ``pandas.DataFrame`` whose columns use ``pd.ArrowDtype``
-    (no copy into numpy, exact types such as ``decimal128`` and ``time64`` kept).
-    """
 
 
 def to_arrow(df: Any) -> pa.Table:
@@ -119,6 +112,11 @@ class PandasHook(TableHook):
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:
         """Bulk read as Arrow, then convert (5x faster than DuckDB's own ``.df()``)."""
         return to_pandas(store.read_arrow(ref.schema, ref.physical_name), as_type is PandasArrowDataFrame)
+
+    @classmethod
+    def to_arrow(cls, obj: Any) -> Any:
+        """Arrow form of the frame."""
+        return to_arrow(obj)
 
     @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:

@@ -57,6 +57,11 @@ class PolarsHook(TableHook):
         return frame.lazy() if as_type is pl.LazyFrame else frame
 
     @classmethod
+    def to_arrow(cls, obj: Any) -> Any:
+        """Arrow form of the (collected) frame."""
+        return _frame(obj).to_arrow()
+
+    @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
         """Fingerprint of the Arrow form."""
         return arrow_fingerprint(_frame(obj).to_arrow())

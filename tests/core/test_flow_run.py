@@ -1,0 +1,73 @@
+"""How flow.run() picks its configuration and reports results."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipedag import ConfigError, Flow, Stage, TaskState, create_basic_pipedag_config, materialize
+
+
+@materialize(version="1")
+def numbers() -> pd.DataFrame:
+    return pd.DataFrame({"x": [1, 2]})
+
+
+def small_flow() -> tuple[Flow, object]:
+    with Flow("small") as flow, Stage("s"):
+        out = numbers()
+    return flow, out
+
+
+def test_with_config_block_is_used(tmp_path: Path) -> None:
+    """`with cfg:` makes flow.run() use that instance."""
+    cfg = create_basic_pipedag_config(f"duckdb:///{tmp_path / 'a.duckdb'}").get()
+    flow, _ = small_flow()
+    with cfg:
+        assert flow.run().successful
+    assert (tmp_path / "a.duckdb").exists()
+
+
+def test_default_config_writes_in_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without any config, a flow writes .pipedag/<flow>.duckdb in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PIPEDAG_CONFIG", raising=False)
+    flow, out = small_flow()
+    result = flow.run()
+    assert (tmp_path / ".pipedag" / "small.duckdb").is_file()
+    assert list(result.get(out).x) == [1, 2]
+    assert os.getcwd() == str(tmp_path)
+
+
+def test_wrong_config_type_is_rejected() -> None:
+    """Passing something that is not a ConfigContext explains how to get one."""
+    flow, _ = small_flow()
+    with pytest.raises(ConfigError, match=r"call \.get\(\)"):
+        flow.run(config=create_basic_pipedag_config("duckdb:///x.duckdb"))  # type: ignore[arg-type]
+
+
+def test_unknown_run_option_is_rejected(tmp_path: Path) -> None:
+    """A misspelt keyword argument to run() is not silently ignored."""
+    flow, _ = small_flow()
+    with pytest.raises(TypeError, match="fail_fats"):
+        flow.run(create_basic_pipedag_config(f"duckdb:///{tmp_path / 'a.duckdb'}").get(), fail_fats=True)
+
+
+def test_result_get_of_failed_task_is_an_error(tmp_path: Path) -> None:
+    """Getting the output of a failed task says it failed."""
+    from pipedag import StateError
+
+    @materialize(version="1")
+    def broken() -> pd.DataFrame:
+        raise ValueError("nope")
+
+    with Flow("f") as flow, Stage("s"):
+        out = broken()
+    result = flow.run(create_basic_pipedag_config(f"duckdb:///{tmp_path / 'a.duckdb'}").get())
+    assert result.task_states == {"s.broken": TaskState.FAILED}
+    assert isinstance(result.exception, ValueError)
+    with pytest.raises(StateError, match=r"s\.broken failed"):
+        result.get(out)
