@@ -1,6 +1,6 @@
 """Table-type hooks against the raw drivers, measured in the same run on the same data.
 
-Run ``python -m benchmarks.table_types [--rows N] [--repeat R]``. Prints, per frame type:
+Run ``python -m benchmarks.table_types [--rows N] [--repeats R]``. Prints, per frame type:
 
 * write: pipedag's hook (frame -> Arrow -> DuckDB) vs raw Arrow ingest of the same frame
   already converted to Arrow (``register`` + ``CREATE TABLE AS``); target >= 90%.
@@ -64,12 +64,13 @@ def _frame(rows: int) -> Any:
     )
 
 
-def _report(kind: str, name: str, raw: float, ours: float, target: str) -> None:
+def _report(kind: str, name: str, raw: float, ours: float, figures: dict[str, float]) -> None:
     times = f"raw {raw * 1000:8.1f} ms   pipedag {ours * 1000:8.1f} ms"
-    print(f"{kind:5} {name:14} {times}   {raw / ours:6.1%}  ({target})")
+    print(f"{kind:5} {name:14} {times}   {raw / ours:6.1%}  (target >= 90%)")
+    figures[f"{kind}_{name}"] = raw / ours
 
 
-def bench_frames(rows: int, repeat: int) -> None:
+def bench_frames(rows: int, repeat: int, figures: dict[str, float]) -> None:
     """Write and read figures for pandas (numpy and Arrow dtypes), polars and pyarrow."""
     import pandas as pd
     import polars as pl
@@ -124,7 +125,7 @@ def bench_frames(rows: int, repeat: int) -> None:
                     hook.materialize(store, frame, "bench_s", "t")
 
                 raw, ours = _paired(raw_write, our_write, repeat, drop)
-                _report("write", name, raw, ours, ">= 90%")
+                _report("write", name, raw, ours, figures)
 
             drop()
             store.write_arrow("bench_s", "t", source)
@@ -140,10 +141,10 @@ def bench_frames(rows: int, repeat: int) -> None:
                     read_hook.retrieve(store, ref, as_type)
 
                 raw, ours = _paired(raw_read, our_read, repeat)
-                _report("read", name, raw, ours, ">= 90%")
+                _report("read", name, raw, ours, figures)
 
 
-def bench_versions(repeat: int) -> None:
+def bench_versions(repeat: int, figures: dict[str, float]) -> None:
     """Per-task cost of CODE_VERSION (cold and warm) and AUTO_VERSION (plan on empty inputs)."""
     import polars as pl
     import pyarrow as pa
@@ -170,19 +171,25 @@ def bench_versions(repeat: int) -> None:
     ref = TableRef("s", "t", "s", "t", "k")
     auto_s = _median_seconds(lambda: auto_version("s.task", task, ((ref,), {}), lambda _: schema), repeat * 5)
     for label, seconds in (("CODE_VERSION cold", cold_s), ("CODE_VERSION warm", warm_s), ("AUTO_VERSION", auto_s)):
-        print(f"{label:18} {seconds * 1000:6.2f} ms per task   (< 5 ms)")
+        print(f"{label:18} {seconds * 1000:6.2f} ms per task   (target < 5 ms)")
+        figures[label.replace(" ", "_").lower() + "_ms"] = seconds * 1000
 
 
-def main() -> None:
-    """Parse arguments and run every benchmark."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the benchmark frame")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
-    args = parser.parse_args()
-    print(f"{args.rows:,} rows x 5 columns, median of {args.repeat}")
-    bench_frames(args.rows, args.repeat)
-    bench_versions(args.repeat)
+def main(rows: int = 1_000_000, repeats: int = 5) -> dict[str, float]:
+    """Run every measurement; returns the ratios (raw / pipedag) and version costs in ms."""
+    from benchmarks.common import quiet
+
+    quiet()
+    figures: dict[str, float] = {}
+    print(f"{rows:,} rows x 5 columns, median of {repeats}")
+    bench_frames(rows, repeats, figures)
+    bench_versions(repeats, figures)
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the benchmark frame")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per measurement (median)")
+    args = parser.parse_args()
+    main(args.rows, args.repeats)
