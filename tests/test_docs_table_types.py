@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted((DOCS / "table_types").glob("*.md")) + [DOCS / "versions.md"]
+PAGES = [*sorted((DOCS / "table_types").glob("*.md")), DOCS / "versions.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 EXAMPLES = [(page, i, code) for page in PAGES for i, code in enumerate(BLOCK.findall(page.read_text()))]
 
