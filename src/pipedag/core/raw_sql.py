@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipedag.cache.hashing import stable_hash
 from pipedag.errors import TaskError
 
 #: ``{{ name }}``: double braces so that JSON or ``{...}`` literals in SQL stay untouched.
@@ -69,7 +69,7 @@ class RawSql:
 
     def identity(self) -> str:
         """Cache identity: the exact script text and the tables its placeholders point to."""
-        return stable_hash([self.sql, sorted(self._input_references().items())])
+        return json.dumps([self.sql, sorted(self._input_references().items())])
 
     def _input_references(self) -> dict[str, str]:
         from pipedag.core.ref import ref

@@ -37,7 +37,7 @@ from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
 from pipedag.store.hooks.arrow import ArrowHook
-from pipedag.store.hooks.base import TableHook
+from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
 
@@ -74,7 +74,9 @@ class _Output:
     def identity(self, store: SQLTableStore) -> str | None:
         """What a lazy task's cache key hashes for this output."""
         obj = self.table.obj
-        if isinstance(obj, RawSql | Blob | ExternalTableReference):
+        if isinstance(obj, RawSql):
+            return schema_placeholders(store, obj.identity())
+        if isinstance(obj, Blob | ExternalTableReference):
             return obj.identity()
         assert self.hook is not None
         return self.hook.identity(store, obj)

@@ -121,3 +121,46 @@ def test_hooks_do_not_import_unused_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert hook_for_object(object()) is None and len(HOOKS) >= 5
+
+
+def test_lazy_sql_identity_ignores_only_the_schema_prefix(tmp_path: Any) -> None:
+    """Instances with different schema prefixes hash a query alike; a changed literal's case does not."""
+    from pipedag import create_basic_pipedag_config
+    from pipedag.core.table import Column, TableRef
+    from pipedag.store.hooks.sql import SqlHook
+
+    identities = []
+    for prefix in ("dev_", "prod_"):
+        config = create_basic_pipedag_config(f"duckdb:///{tmp_path / prefix}.duckdb", schema_prefix=prefix).get()
+        store = config.create_store()
+        ref = TableRef("s", "people", store.data_schema("s"), "people__0123456789ab", "k", (Column("name", "VARCHAR"),))
+        people = store.sa_table(ref).alias("people")
+        identities.append(
+            [SqlHook.identity(store, sa.select(people).where(people.c.name == sa.literal_column(f"'{v}'")))
+             for v in ("Alice", "ALICE")]
+        )
+    assert identities[0] == identities[1]
+    assert identities[0][0] != identities[0][1]
+    assert "dev_" not in identities[0][0] and "{{stage s}}" in identities[0][0]
+
+
+def test_fingerprint_includes_the_schema(store_config: ConfigContext) -> None:
+    """An unversioned task whose values stay but whose column type changes makes downstream rerun."""
+    from pipedag import TaskState
+
+    def run(dtype: Any) -> TaskState:
+        @materialize(name="source")
+        def source() -> Any:
+            return pa.table({"x": pa.array([1, 2], dtype)})
+
+        @materialize(name="sink", version="1.0", input_type=pa.Table)
+        def sink(tbl: pa.Table) -> Any:
+            return tbl
+
+        with Flow("fp") as flow, Stage("s"):
+            sink(source())
+        return flow.run(config=store_config).task_states["s.sink"]
+
+    assert run(pa.int64()) is TaskState.RAN
+    assert run(pa.int64()) is TaskState.CACHE_VALID
+    assert run(pa.int32()) is TaskState.RAN
