@@ -30,8 +30,10 @@ class CacheValidation:
     """How strictly cached results are trusted.
 
     Attributes:
-        mode: ``normal`` (default) or ``force_cache_invalid`` (rerun every task). The other
-            modes concern cache functions and are accepted here for pipedag.yaml compatibility.
+        mode: ``normal`` (default); ``force_cache_invalid`` reruns every task. The others concern
+            tasks with a ``cache=`` function: ``ignore_fresh_input`` does not call it and keeps
+            the stored result, ``force_fresh_input`` reruns those tasks, ``assert_no_fresh_input``
+            fails when a cache function's value changed.
         disable_cache_function: Ignore ``cache=`` functions entirely.
         ignore_task_version: Treat versioned tasks as if their version never changed.
     """

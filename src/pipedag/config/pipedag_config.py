@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipedag.config.context import ConfigContext
+from pipedag.config.context import CacheValidation, ConfigContext
 from pipedag.errors import ConfigError
 
 CONFIG_FILE_NAMES = ("pipedag.yaml", "pipedag.yml")
@@ -76,8 +76,26 @@ class PipedagConfig:
             attrs=block.get("attrs", {}),
             fail_fast=bool(block.get("fail_fast", False)),
             default_version=block.get("default_version"),
+            cache_validation=_cache_validation(block.get("cache_validation", {}), instance),
             blob_store_dir=block.get("blob_store", {}).get("args", {}).get("base_path"),
         )
+
+
+def _cache_validation(raw: Any, instance: str) -> CacheValidation:
+    """The ``cache_validation`` block of an instance, with the YAML path in errors."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"instances.{instance}.cache_validation must be a mapping, got {raw!r}.")
+    known = {"mode", "disable_cache_function", "ignore_task_version"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"instances.{instance}.cache_validation: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}."
+        )
+    try:
+        return CacheValidation(**raw)
+    except ConfigError as exc:
+        raise ConfigError(f"instances.{instance}.cache_validation.mode: {exc}") from None
 
 
 class _DefaultConfig:

@@ -115,7 +115,6 @@ class TaskRunner:
         return output.node.label + "".join(f"[{p!r}]" for p in output.path)
 
     def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
-        task = node.task
         labels: dict[str, str] = {}
         for output in iter_outputs((node.args, node.kwargs)):
             value = self._resolve(output)
@@ -126,14 +125,8 @@ class TaskRunner:
             )
         except CacheError as exc:
             raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
-        cache_value = None
         cv = self.ctx.config.cache_validation
-        if task.cache is not None and not cv.disable_cache_function:
-            value = task.cache(*inputs[0], **inputs[1])
-            try:
-                cache_value = stable_hash(value)
-            except CacheError as exc:
-                raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
+        cache_value = self._cache_value(node, inputs)
         version = self._version(node, inputs)
         if cv.ignore_task_version and version is not None:
             version = IGNORED_VERSION
@@ -145,6 +138,33 @@ class TaskRunner:
             arguments=arguments,
             cache_function=cache_value,
         )
+
+    def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
+        """Hash of the cache function's value, as the cache_validation mode allows."""
+        task, cv = node.task, self.ctx.config.cache_validation
+        if task.cache is None or cv.disable_cache_function:
+            return None
+        last = self.history.last_record(node.name)
+        previous = last.ingredients.cache_function if last else None
+        if cv.mode == "ignore_fresh_input" and previous is not None:
+            return previous  # trust what is stored: the cache function is not even called
+        try:
+            value = stable_hash(task.cache(*inputs[0], **inputs[1]))
+        except CacheError as exc:
+            raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
+        if cv.mode == "assert_no_fresh_input" and previous is not None and value != previous:
+            raise CacheError(
+                f"Task {node.label}: its cache function reports fresh input, but cache_validation mode is "
+                "assert_no_fresh_input. Run in mode 'normal' to pick the new input up."
+            )
+        return value
+
+    def _forced(self, node: TaskNode) -> bool:
+        """Whether the cache_validation mode makes this task rerun whatever its key."""
+        cv = self.ctx.config.cache_validation
+        if cv.mode == "force_cache_invalid":
+            return True
+        return cv.mode == "force_fresh_input" and node.task.cache is not None and not cv.disable_cache_function
 
     def _version(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
         """The task's version, with CODE_VERSION / AUTO_VERSION (and the config default) resolved."""
@@ -185,7 +205,7 @@ class TaskRunner:
         start = time.perf_counter()
         inputs = map_outputs((node.args, node.kwargs), self._resolve)
         ingredients = self._ingredients(node, inputs)
-        forced = self.ctx.config.cache_validation.mode == "force_cache_invalid"
+        forced = self._forced(node)
         if node.task.lazy:
             result = self._call(node, inputs)
             outputs = self._find_outputs(node, result)
