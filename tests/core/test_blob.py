@@ -90,3 +90,14 @@ def test_unpicklable_blob_is_named(duckdb_config: ConfigContext) -> None:
         bad()
     with pytest.raises(TaskError, match="Blob 'callback' holds a function that cannot be pickled"):
         flow.run(config=duckdb_config)
+
+
+def test_blob_folder_from_config(duckdb_config: ConfigContext, tmp_path: Any) -> None:
+    """blob_store_args.base_path puts the files under <base_path>/<instance_id>/<stage>/."""
+    import dataclasses
+
+    config = dataclasses.replace(duckdb_config, blob_store_args={"base_path": str(tmp_path / "shared_blobs")})
+    flow, _, _ = _flow([1.0], "1")
+    flow.run(config=config)
+    files = list((tmp_path / "shared_blobs" / config.instance_id / "models").glob("model__*.pkl"))
+    assert len(files) == 1

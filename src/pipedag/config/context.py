@@ -68,8 +68,8 @@ class ConfigContext:
         table_store_args: Backend-specific extra arguments.
         default_version: Version of tasks that set none (and are not lazy), e.g. ``CODE_VERSION``;
             ``None`` keeps the rule that such tasks run every time.
-        blob_store_dir: Folder of the blob store; ``None`` puts it next to a DuckDB file
-            (``<file stem>.blobs``) or in ``.pipedag/blobs`` of the working directory.
+        blob_store_args: Blob store arguments: ``base_path`` is the blob folder; without it blobs
+            go next to a DuckDB file (``<file stem>.blobs``) or to ``.pipedag/blobs``.
     """
 
     pipeline_name: str
@@ -85,11 +85,12 @@ class ConfigContext:
     keep_stage_versions: int = 2
     table_store_args: Mapping[str, Any] = field(default_factory=dict)
     default_version: str | None = None
-    blob_store_dir: str | None = None
+    blob_store_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
         object.__setattr__(self, "table_store_args", MappingProxyType(dict(self.table_store_args)))
+        object.__setattr__(self, "blob_store_args", MappingProxyType(dict(self.blob_store_args)))
         if self.default_version is not None and (
             not isinstance(self.default_version, str) or self.default_version == "AUTO_VERSION"
         ):

@@ -77,7 +77,7 @@ class PipedagConfig:
             fail_fast=bool(block.get("fail_fast", False)),
             default_version=block.get("default_version"),
             cache_validation=_cache_validation(block.get("cache_validation", {}), instance),
-            blob_store_dir=block.get("blob_store", {}).get("args", {}).get("base_path"),
+            blob_store_args=block.get("blob_store", {}).get("args", {}),
         )
 
 

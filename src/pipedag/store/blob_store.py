@@ -32,8 +32,9 @@ MANIFEST = "current.json"
 
 def blob_root(config: ConfigContext, store: SQLTableStore) -> Path:
     """The blob store's folder: configured, else beside the database file, else ``.pipedag/blobs``."""
-    if config.blob_store_dir:
-        return Path(config.blob_store_dir)
+    base_path = config.blob_store_args.get("base_path")
+    if base_path:
+        return Path(base_path)
     return store.default_blob_root() or Path.cwd() / ".pipedag" / "blobs"
 
 
