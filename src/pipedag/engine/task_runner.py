@@ -180,7 +180,8 @@ class TaskRunner:
         if version == AUTO_VERSION:
             check_auto_version(node.label, self._input_type(node))
             store = self.ctx.store
-            return auto_version(node.label, task.fn, inputs, lambda r: store.arrow_schema(r.schema, r.physical_name))
+            with_blobs = map_nested(inputs, BlobRef, self.ctx.blobs.read)
+            return auto_version(node.label, task.fn, with_blobs, lambda r: store.arrow_schema(r.schema, r.physical_name))
         return version
 
     def _input_type(self, node: TaskNode) -> Any:
