@@ -181,7 +181,8 @@ class TaskRunner:
             check_auto_version(node.label, self._input_type(node))
             store = self.ctx.store
             with_blobs = map_nested(inputs, BlobRef, self.ctx.blobs.read)
-            return auto_version(node.label, task.fn, with_blobs, lambda r: store.arrow_schema(r.schema, r.physical_name))
+            schema_of = lambda ref: store.arrow_schema(ref.schema, ref.physical_name)  # noqa: E731
+            return auto_version(node.label, task.fn, with_blobs, schema_of)
         return version
 
     def _input_type(self, node: TaskNode) -> Any:
