@@ -89,11 +89,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project
         del sys.modules[name]
 
 
-def _run(project: Project, config: ConfigContext) -> TaskState:
+def _run(project: Project, config: ConfigContext, reason: str | None = None) -> TaskState:
     with Flow("code") as flow, Stage("s"):
         project.tasks().numbers()
     result = flow.run(config=config)
     assert result.successful
+    if reason is not None:
+        assert result.outcomes[0].reason == reason
     return result.outcomes[0].state
 
 
@@ -102,7 +104,7 @@ def test_editing_a_helper_reruns_the_task(project: Project, duckdb_config: Confi
     assert _run(project, duckdb_config) is TaskState.RAN
     assert _run(project, duckdb_config) is TaskState.CACHE_VALID
     project.edit("helpers", "return [v * FACTOR for v in values]", "return [v * FACTOR + 1 for v in values]")
-    assert _run(project, duckdb_config) is TaskState.RAN
+    assert _run(project, duckdb_config, reason="task code changed (CODE_VERSION)") is TaskState.RAN
 
 
 def test_editing_a_constant_reruns_the_task(project: Project, duckdb_config: ConfigContext) -> None:
@@ -160,6 +162,16 @@ def test_third_party_code_is_not_hashed() -> None:
     visited = list(iter_visited(task))
     assert any(v.endswith("_helper") for v in visited)
     assert not any("pandas" in v or "textwrap" in v for v in visited)
+
+
+def test_helpers_reached_through_a_module_attribute(project: Project) -> None:
+    """``helpers.clean(...)`` through an imported project module is followed like a bare name."""
+    project.write(
+        "tasks",
+        f"from {project.name} import helpers\n\n\ndef numbers():\n    return helpers.clean([1, None])\n",
+    )
+    visited = list(iter_visited(project.tasks().numbers))
+    assert [v.rsplit(".", 1)[-1] for v in visited] == ["numbers", "clean", "scale", "FACTOR"]
 
 
 def test_source_less_function_is_a_clear_error() -> None:

@@ -237,8 +237,8 @@ def _is_project_file(file: str) -> bool:
 
 
 def iter_visited(fn: Any) -> Iterator[str]:
-    """The qualified names CODE_VERSION hashes for ``fn`` (for explaining a rerun)."""
+    """The qualified names of the code and the names of the constants CODE_VERSION hashes for ``fn``."""
     parts: list[str] = []
     _visit(fn, parts, set())
     for part in parts:
-        yield part.split("=", 1)[0]
+        yield part.split(":=", 1)[0] if ":=" in part else part.split("=", 1)[0]
