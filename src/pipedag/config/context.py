@@ -66,6 +66,8 @@ class ConfigContext:
         cache_validation: How far cached results are trusted.
         keep_stage_versions: Published versions of each stage kept (tables included) for rollback.
         table_store_args: Backend-specific extra arguments.
+        tags: Labels of the instance (``instances.<name>.tags``); the pytest plugin turns
+            them into marks, e.g. ``slow`` on the full instance.
         default_version: Version of tasks that set none (and are not lazy), e.g. ``CODE_VERSION``;
             ``None`` keeps the rule that such tasks run every time.
         blob_store_args: Blob store arguments: ``base_path`` is the blob folder; without it blobs
@@ -84,6 +86,7 @@ class ConfigContext:
     cache_validation: CacheValidation = field(default_factory=CacheValidation)
     keep_stage_versions: int = 2
     table_store_args: Mapping[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
     default_version: str | None = None
     blob_store_args: Mapping[str, Any] = field(default_factory=dict)
 

@@ -75,10 +75,20 @@ class PipedagConfig:
             schema_suffix=args.get("schema_suffix", ""),
             attrs=block.get("attrs", {}),
             fail_fast=bool(block.get("fail_fast", False)),
+            tags=_tags(block.get("tags", ()), instance),
             default_version=block.get("default_version"),
             cache_validation=_cache_validation(block.get("cache_validation", {}), instance),
             blob_store_args=block.get("blob_store", {}).get("args", {}),
         )
+
+
+def _tags(value: Any, instance: str) -> tuple[str, ...]:
+    """``instances.<name>.tags``: a list of strings (each usable as a pytest mark name)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        raise ConfigError(
+            f"instances.{instance}.tags in pipedag.yaml must be a list of strings such as [slow], got {value!r}."
+        )
+    return tuple(value)
 
 
 def _cache_validation(raw: Any, instance: str) -> CacheValidation:

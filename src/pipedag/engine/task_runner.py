@@ -64,6 +64,40 @@ class TaskRun:
 
 
 @dataclass
+class Decision:
+    """Whether a task is cache-valid and why, computed before anything expensive happens.
+
+    Attributes:
+        node: The task call.
+        start: ``perf_counter()`` when deciding began (the task's reported time includes it).
+        inputs: The task's resolved arguments (TableRefs for tables).
+        ingredients: What its cache key is made of.
+        reason: Why it must run, or ``"cache hit"``.
+        deterministic: Whether its outputs may be stored under names derived from the key.
+        key: The cache key.
+        hit: The cached record when the task is cache-valid.
+        result: What a lazy task's function returned (lazy tasks are called while deciding).
+        outputs: The tables found in ``result``.
+    """
+
+    node: TaskNode
+    start: float
+    inputs: tuple[tuple[Any, ...], dict[str, Any]]
+    ingredients: Ingredients
+    reason: str
+    deterministic: bool = True
+    key: str = ""
+    hit: TaskRecord | None = None
+    result: Any = None
+    outputs: list[_Output] | None = None
+
+    @property
+    def cache_valid(self) -> bool:
+        """True when the stored outputs are reused."""
+        return self.hit is not None
+
+
+@dataclass
 class _Output:
     """A table-like object found in a task's result, before it is stored."""
 
@@ -202,33 +236,51 @@ class TaskRunner:
 
     # --------------------------------------------------------------- decision
 
-    def run(self, node: TaskNode) -> TaskRun:
-        """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
+    def decide(self, node: TaskNode) -> Decision:
+        """Compute ``node``'s cache key and whether it must run, without executing it.
+
+        Non-lazy tasks are decided from their ingredients alone; lazy tasks are called (cheap
+        by contract) to render their SQL, which is not executed here.
+        """
         start = time.perf_counter()
         inputs = map_outputs((node.args, node.kwargs), self._resolve)
         ingredients = self._ingredients(node, inputs)
         forced = self._forced(node)
+        decision = Decision(node, start, inputs, ingredients, "", deterministic=not forced)
         if node.task.lazy:
-            result = self._call(node, inputs)
-            outputs = self._find_outputs(node, result)
+            decision.result = self._call(node, inputs)
+            decision.outputs = self._find_outputs(node, decision.result)
             ingredients.query = stable_hash(
-                [[list(o.path), o.identity(self.ctx.store)] for o in outputs]
+                [[list(o.path), o.identity(self.ctx.store)] for o in decision.outputs]
             )
-            ingredients.options = stable_hash([_options(o.table) for o in outputs])
-            key = ingredients.key()
-            hit = None if forced else self.history.lookup(key)
-            if hit is None:
-                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
-                return self._stored(node, start, key, ingredients, reason, result, outputs, deterministic=not forced)
+            ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
+        elif ingredients.version is None:
+            decision.key, decision.deterministic = ingredients.key(), False
+            decision.reason = "no version: runs every time"
+            return decision
+        decision.key = ingredients.key()
+        decision.hit = None if forced else self.history.lookup(decision.key)
+        if decision.hit is None:
+            decision.reason = "forced by cache_validation" if forced else self._why(node, ingredients)
         else:
-            key = ingredients.key()
-            if ingredients.version is None:
-                return self._execute(node, start, key, ingredients, inputs, "no version: runs every time", False)
-            hit = None if forced else self.history.lookup(key)
-            if hit is None:
-                reason = "forced by cache_validation" if forced else self._why(node, ingredients)
-                return self._execute(node, start, key, ingredients, inputs, reason, not forced)
-        return self._cache_hit(node, start, key, ingredients, hit)
+            decision.reason = "cache hit"
+        return decision
+
+    def run(self, node: TaskNode) -> TaskRun:
+        """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
+        return self.carry_out(self.decide(node))
+
+    def carry_out(self, decision: Decision) -> TaskRun:
+        """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
+        node, start, key, ingredients = decision.node, decision.start, decision.key, decision.ingredients
+        if decision.hit is not None:
+            return self._cache_hit(node, start, key, ingredients, decision.hit)
+        if decision.outputs is not None:
+            return self._stored(
+                node, start, key, ingredients, decision.reason, decision.result, decision.outputs,
+                decision.deterministic,
+            )
+        return self._execute(node, start, key, ingredients, decision.inputs, decision.reason, decision.deterministic)
 
     def _why(self, node: TaskNode, ingredients: Ingredients) -> str:
         last = self.history.last_record(node.name)
@@ -319,11 +371,6 @@ class TaskRunner:
         tables = list(iter_tables(outputs))
         rows = sum(t.rows or 0 for t in tables) if tables else None
         seconds = time.perf_counter() - start
-        event = "cache hit" if state is TaskState.CACHE_VALID else "ran"
-        fields: dict[str, Any] = {"task": node.label, "rows": rows, "ms": round(seconds * 1000, 1)}
-        if state is TaskState.RAN:
-            fields["reason"] = reason
-        get_logger().info(event, **fields)
         return TaskOutcome(node.label, node.stage.name, state, reason, rows, seconds, outputs)
 
     # ------------------------------------------------------------------ outputs

@@ -26,7 +26,7 @@ import datetime as dt
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -217,10 +217,20 @@ class SQLTableStore(ABC):
             )
         return run_id
 
-    def end_run(self, run_id: int, status: str) -> None:
-        """Mark a run finished with ``status`` (``succeeded`` / ``failed``)."""
+    def end_run(self, run_id: int, status: str, task_runs: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Mark a run finished with ``status`` (``succeeded`` / ``failed``) and keep its task history.
+
+        Args:
+            run_id: The run to close.
+            status: Its final status.
+            task_runs: One row per task of :data:`pipedag.store.metadata.task_runs` (without
+                ``run_id``), written with one insert in the same transaction.
+        """
         self._require_open()
-        self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
+        with self.transaction():
+            self.execute(md.runs.update().where(md.runs.c.run_id == run_id).values(status=status, ended_at=_now()))
+            if task_runs:
+                self.execute(md.insert_task_runs(run_id, task_runs))
 
     def load_history(self, stages: Sequence[str]) -> dict[str, StageHistory]:
         """Retained versions and existing physical tables of the given stages (two queries + one per stage)."""

@@ -15,7 +15,7 @@ import os
 import pickle
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from pipedag.errors import StoreError
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
     from pipedag.store.base import SQLTableStore
+    from pipedag.store.history import StageHistory
 
 _BLOB_FILE = re.compile(r"^.+__[0-9a-f]{12}\.pkl$")
 MANIFEST = "current.json"
@@ -36,6 +37,11 @@ def blob_root(config: ConfigContext, store: SQLTableStore) -> Path:
     if base_path:
         return Path(base_path)
     return store.default_blob_root() or Path.cwd() / ".pipedag" / "blobs"
+
+
+def open_blob_store(config: ConfigContext, store: SQLTableStore) -> FileBlobStore:
+    """The blob store of ``config``'s instance, next to the table store ``store``."""
+    return FileBlobStore(blob_root(config, store), config.instance_id)
 
 
 class FileBlobStore:
@@ -86,6 +92,11 @@ class FileBlobStore:
                 f"Blob {ref.label} is missing ({path}); was the blob folder deleted? Rerun with "
                 "cache_validation mode force_cache_invalid to rebuild it."
             ) from None
+
+    def attach(self, histories: Mapping[str, StageHistory]) -> None:
+        """Tell each stage's history which blob files exist (cache hits need their files)."""
+        for stage, history in histories.items():
+            history.existing_blobs = self.existing(stage)
 
     def existing(self, stage: str) -> set[str]:
         """Blob files present for ``stage``."""

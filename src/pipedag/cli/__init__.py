@@ -1,0 +1,1 @@
+"""The ``pipedag`` command line: run, plan, status, sql, shell, visualize and housekeeping."""

@@ -1,0 +1,81 @@
+"""``delete-schemas``, ``clear-metadata`` and ``gc``: only pipedag's own objects, only after confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipedag.store.identifiers import qualified, quote
+
+Project = Any  # the fixture's class lives in conftest.py
+
+
+def _schemas(project: Project) -> set[str]:
+    out = project.invoke(
+        "sql",
+        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()",
+        "--format", "csv",
+    ).stdout
+    return set(out.splitlines()[1:])
+
+
+def _sql(project: Project, statement: str) -> None:
+    result = project.invoke("sql", statement)
+    assert result.exit_code == 0, result.output
+
+
+def test_delete_schemas_asks_first_and_drops_only_pipedag_schemas(project: Project) -> None:
+    """Without --yes a 'no' keeps everything; with it pipedag's schemas go and foreign ones stay."""
+    p = project.prefix
+    project.invoke("run", "flow.py:flow")
+    _sql(project, f"CREATE SCHEMA {quote(p + 'mine')}")
+    _sql(project, f"CREATE TABLE {qualified(p + 'features', 'user_notes')} (note TEXT)")
+    before = _schemas(project)
+    refused = project.invoke("delete-schemas", input="n\n")
+    assert refused.exit_code == 1 and "Aborted" in refused.output
+    assert _schemas(project) == before
+    result = project.invoke("delete-schemas", "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"Keeping schema {p}features (holds user_notes, which pipedag did not create)." in result.stdout
+    after = _schemas(project)
+    assert {p + "mine", p + "features"} <= after
+    assert not {p + "inputs", p + "inputs__pipedag", p + "features__pipedag"} & after
+    left = project.invoke("sql", f"SELECT count(*) AS n FROM {qualified(p + 'features', 'user_notes')}")
+    assert left.exit_code == 0
+    views = project.invoke(
+        "sql", f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{p}features'", "--format", "csv"
+    )
+    assert views.stdout.splitlines()[1:] == ["user_notes"]
+
+
+def test_clear_metadata_forgets_the_cache(project: Project) -> None:
+    """After clear-metadata the next run recomputes every task."""
+    project.invoke("run", "flow.py:flow")
+    assert project.invoke("clear-metadata", input="y\n").exit_code == 0
+    again = project.invoke("run", "flow.py:flow")
+    assert "3 ran, 0 cache-valid" in again.stdout
+
+
+def test_gc_drops_unreferenced_tables_after_confirmation(project: Project) -> None:
+    """A stray table in a data schema is listed, kept on 'no', dropped on --yes; nothing else changes."""
+    p = project.prefix
+    project.invoke("run", "flow.py:flow")
+    assert project.invoke("gc", "--yes").stdout.strip() == "Nothing to do."
+    _sql(project, f"CREATE TABLE {qualified(p + 'features__pipedag', 'stray__0123456789ab')} (x INT)")
+    refused = project.invoke("gc", input="n\n")
+    assert f"table {p}features__pipedag.stray__0123456789ab" in refused.stdout and refused.exit_code == 1
+    done = project.invoke("gc", "--yes")
+    assert done.exit_code == 0 and "Dropped 1 tables of instance mini." in done.stdout
+    assert "0 ran, 3 cache-valid" in project.invoke("run", "flow.py:flow").stdout
+
+
+def test_shared_metadata_schema_is_left_to_the_other_instance(duckdb_project: Project) -> None:
+    """When another instance ran in the same database, its metadata is neither cleared nor dropped."""
+    duckdb_project.invoke("run", "flow.py:flow", "-i", "other")
+    duckdb_project.invoke("run", "flow.py:flow", "-i", "mini")
+    refused = duckdb_project.invoke("clear-metadata", "--yes")
+    assert refused.exit_code == 1
+    assert "also records instances other; clearing it would clear theirs too" in refused.stderr
+    done = duckdb_project.invoke("delete-schemas", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "Keeping schema pipedag_metadata (it also records instances other)." in done.stdout
+    assert "dev_other_features" in _schemas(duckdb_project)
