@@ -82,13 +82,23 @@ def postgres_config(postgres_url: str, pg_prefix: str) -> ConfigContext:
     return create_basic_pipedag_config(postgres_url, schema_prefix=pg_prefix, fail_fast=True).get()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConfigContext]:
-    """The same one-instance config on each backend: a DuckDB file, or unique schemas on PostgreSQL."""
-    if request.param == "duckdb":
-        yield create_basic_pipedag_config(f"duckdb:///{tmp_path / 'pipedag.duckdb'}", fail_fast=True).get()
-        return
+
+#: Table stores that backend-parametrized tests (``store_config``) run on; add one name here
+#: and every such test covers it.
+BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name of the table store under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> ConfigContext:
+    """A fresh, isolated instance on the backend under test (DuckDB file or a unique PostgreSQL prefix)."""
+    if backend == "duckdb":
+        return create_basic_pipedag_config(f"duckdb:///{tmp_path / 'backend.duckdb'}", fail_fast=True).get()
     url = request.getfixturevalue("postgres_url")
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    yield create_basic_pipedag_config(url, schema_prefix=prefix, fail_fast=True).get()
-    drop_schemas(url, prefix)
+    prefix = request.getfixturevalue("pg_prefix")  # its schemas are dropped after the test
+    return create_basic_pipedag_config(url, schema_prefix=prefix, fail_fast=True).get()

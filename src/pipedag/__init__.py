@@ -1,12 +1,17 @@
 """pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
 
+from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import CacheValidation, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
+from pipedag.core.blob import Blob
+from pipedag.core.external import ExternalTableReference
 from pipedag.core.flow import Flow, Stage
 from pipedag.core.input_stage_versions import input_stage_versions
+from pipedag.core.raw_sql import RawSql
 from pipedag.core.ref import ref
 from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
+from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
 from pipedag.errors import (
     CacheError,
@@ -23,14 +28,20 @@ from pipedag.store.locks import StageLockContext
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTO_VERSION",
+    "Blob",
+    "CODE_VERSION",
     "CacheError",
     "CacheValidation",
     "ConfigContext",
     "ConfigError",
+    "ExternalTableReference",
     "Flow",
     "LockError",
+    "PandasArrowDataFrame",
     "PipedagConfig",
     "PipedagError",
+    "RawSql",
     "Result",
     "Stage",
     "StageLockContext",

@@ -58,7 +58,7 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
         return "no earlier run of this task"
     reasons: list[str] = []
     if old.version != new.version:
-        reasons.append(f"version {old.version} -> {new.version}")
+        reasons.append(_version_change(old.version, new.version))
     for label in sorted(new.inputs.keys() - old.inputs.keys()):
         reasons.append(f"new input {label}")
     for label in sorted(old.inputs.keys() - new.inputs.keys()):
@@ -75,3 +75,12 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
     if old.options != new.options:
         reasons.append("output table options changed")
     return ", ".join(reasons) or "cache key changed"
+
+
+def _version_change(old: str | None, new: str | None) -> str:
+    """Derived versions are digests: name what changed instead of printing them."""
+    if old and new and old.startswith("code:") and new.startswith("code:"):
+        return "task code changed (CODE_VERSION)"
+    if old and new and old.startswith("auto:") and new.startswith("auto:"):
+        return "polars plan changed (AUTO_VERSION)"
+    return f"version {old} -> {new}"

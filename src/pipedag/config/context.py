@@ -30,8 +30,10 @@ class CacheValidation:
     """How strictly cached results are trusted.
 
     Attributes:
-        mode: ``normal`` (default) or ``force_cache_invalid`` (rerun every task). The other
-            modes concern cache functions and are accepted here for pipedag.yaml compatibility.
+        mode: ``normal`` (default); ``force_cache_invalid`` reruns every task. The others concern
+            tasks with a ``cache=`` function: ``ignore_fresh_input`` does not call it and keeps
+            the stored result, ``force_fresh_input`` reruns those tasks, ``assert_no_fresh_input``
+            fails when a cache function's value changed.
         disable_cache_function: Ignore ``cache=`` functions entirely.
         ignore_task_version: Treat versioned tasks as if their version never changed.
     """
@@ -71,9 +73,12 @@ class ConfigContext:
         lock_dir: Folder of lock files for the ``file`` lock manager (default: next to the DuckDB file).
         stage_commit_technique: How a stage is published; ``view_swap`` (the only one so far).
         blob_store_class: Explicit blob store class, if configured.
-        blob_store_args: Blob store arguments (kept for flow code; pipedag has no blob store yet).
         tags: Labels of the instance (``instances.<name>.tags``); the pytest plugin turns
             them into marks, e.g. ``slow`` on the full instance.
+        default_version: Version of tasks that set none (and are not lazy), e.g. ``CODE_VERSION``;
+            ``None`` keeps the rule that such tasks run every time.
+        blob_store_args: Blob store arguments: ``base_path`` is the blob folder; without it blobs
+            go next to a DuckDB file (``<file stem>.blobs``) or to ``.pipedag/blobs``.
     """
 
     pipeline_name: str
@@ -94,13 +99,21 @@ class ConfigContext:
     lock_dir: str | None = None
     stage_commit_technique: str = "view_swap"
     blob_store_class: str | None = None
-    blob_store_args: Mapping[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    default_version: str | None = None
+    blob_store_args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
         object.__setattr__(self, "table_store_args", MappingProxyType(dict(self.table_store_args)))
         object.__setattr__(self, "blob_store_args", MappingProxyType(dict(self.blob_store_args)))
+        if self.default_version is not None and (
+            not isinstance(self.default_version, str) or self.default_version == "AUTO_VERSION"
+        ):
+            raise ConfigError(
+                f"default_version must be a version string or CODE_VERSION, got {self.default_version!r}; "
+                "AUTO_VERSION only applies to polars tasks, set it per task with @materialize(version=AUTO_VERSION)."
+            )
         if self.keep_stage_versions < 1:
             raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
 

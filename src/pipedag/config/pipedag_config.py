@@ -204,6 +204,7 @@ class PipedagConfig:
             blob_store_class=blob.get("class") or blob.get("type"),
             blob_store_args=expand_tree(blob.get("args") or {}, values, f"{path}.blob_store.args"),
             tags=tuple(block.get("tags") or ()),
+            default_version=block.get("default_version"),
         )
 
     def _merged(self, instance: str) -> dict[str, Any]:

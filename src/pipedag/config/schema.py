@@ -88,6 +88,7 @@ INSTANCE: dict[str, Key] = {
     "tags": _scalar(list),
     "fail_fast": _BOOL,
     "keep_stage_versions": _scalar(int),
+    "default_version": _STR,
     "stage_commit_technique": _scalar(str, choices=COMMIT_TECHNIQUES),
     "cache_validation": _block(
         {

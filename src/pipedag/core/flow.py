@@ -11,7 +11,7 @@ from pipedag.core.names import check_name
 from pipedag.errors import StateError, WiringError
 
 if TYPE_CHECKING:
-    from pipedag.config.context import ConfigContext
+    from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
 
@@ -124,6 +124,7 @@ class Flow:
         config: ConfigContext | None = None,
         *,
         fail_fast: bool | None = None,
+        cache_validation: CacheValidation | str | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -133,6 +134,8 @@ class Flow:
                 embedded DuckDB file ``.pipedag/<flow name>.duckdb`` in the working directory.
             fail_fast: Stop at the first failing task and re-raise its exception. Defaults to
                 the config's ``fail_fast``.
+            cache_validation: Overrides the config's cache validation for this run: a mode name
+                (``"force_cache_invalid"``, ``"ignore_fresh_input"``, ...) or a CacheValidation.
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -149,6 +152,14 @@ class Flow:
         from pipedag.engine.sequential import SequentialEngine
 
         ctx = resolve_config(config, flow_name=self.name)
+        if cache_validation is not None:
+            from dataclasses import replace
+
+            from pipedag.config.context import CacheValidation
+
+            if isinstance(cache_validation, str):
+                cache_validation = CacheValidation(mode=cache_validation)
+            ctx = replace(ctx, cache_validation=cache_validation)
         return SequentialEngine(ctx).run(self, fail_fast=ctx.fail_fast if fail_fast is None else fail_fast)
 
     def __repr__(self) -> str:

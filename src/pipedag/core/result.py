@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipedag.core.task import TaskNode, TaskOutput
 from pipedag.errors import StateError, TaskError
-from pipedag.store.history import iter_tables
+from pipedag.store.history import iter_blobs, iter_tables
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -102,9 +102,10 @@ class Result:
         value = outcome.outputs
         for key in output.path:
             value = value[key]
-        if not any(True for _ in iter_tables(value)):
+        if not any(True for _ in iter_tables(value)) and not any(True for _ in iter_blobs(value)):
             return value
         from pipedag.engine.io import read_tables
+        from pipedag.store.blob_store import FileBlobStore, blob_root
 
         if as_type is None:
             import pandas as pd
@@ -112,8 +113,9 @@ class Result:
             as_type = pd.DataFrame
         store = self.config.create_store()
         with store:
+            blobs = FileBlobStore(blob_root(self.config, store), self.config.instance_id)
             try:
-                return read_tables(store, value, as_type)
+                return read_tables(store, value, as_type, blobs)
             except TaskError as exc:
                 raise TaskError(f"result.get({output!r}): {exc}") from None
 

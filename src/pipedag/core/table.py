@@ -60,6 +60,8 @@ class TableRef:
     rows: int | None = None
     primary_key: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+    #: An ExternalTableReference: a table pipedag reads but does not own (never dropped).
+    external: bool = False
 
     @property
     def label(self) -> str:
@@ -78,6 +80,7 @@ class TableRef:
             "rows": self.rows,
             "primary_key": list(self.primary_key),
             "indexes": [list(i) for i in self.indexes],
+            "external": self.external,
         }
 
     @classmethod
@@ -93,4 +96,5 @@ class TableRef:
             rows=data["rows"],
             primary_key=tuple(data["primary_key"]),
             indexes=tuple(tuple(i) for i in data["indexes"]),
+            external=bool(data.get("external", False)),
         )

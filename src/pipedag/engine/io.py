@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipedag.core.blob import BlobRef
 from pipedag.core.nested import map_nested
 from pipedag.core.table import TableRef
-from pipedag.errors import TaskError
+from pipedag.errors import StoreError, TaskError
 from pipedag.store.base import SQLTableStore
 from pipedag.store.hooks import hook_for_type, supported_types
 
+if TYPE_CHECKING:
+    from pipedag.store.blob_store import FileBlobStore
 
-def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
+
+def read_tables(store: SQLTableStore, value: Any, as_type: Any, blobs: FileBlobStore | None = None) -> Any:
     """Copy ``value`` with every TableRef replaced by the table read as ``as_type``.
+
+    BlobRefs are replaced by their unpickled objects when a blob store is given.
 
     Raises:
         TaskError: when no hook supports ``as_type``.
@@ -22,4 +28,10 @@ def read_tables(store: SQLTableStore, value: Any, as_type: Any) -> Any:
         name = getattr(as_type, "__qualname__", repr(as_type))
         raise TaskError(f"Tables cannot be read as {name}; supported types: {supported_types()}.")
 
-    return map_nested(value, TableRef, lambda ref: hook.retrieve(store, ref, as_type))
+    def read_blob(ref: BlobRef) -> Any:
+        if blobs is None:
+            raise StoreError(f"Blob {ref.label} cannot be read without the instance's blob store.")
+        return blobs.read(ref)
+
+    value = map_nested(value, TableRef, lambda ref: hook.retrieve(store, ref, as_type))
+    return map_nested(value, BlobRef, read_blob)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pipedag.engine.sequential import feed_unselected, select_stages
 from pipedag.engine.task_runner import RunContext, TaskRunner
+from pipedag.store.blob_store import open_blob_store
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -82,7 +83,8 @@ def plan_flow(flow: Flow, config: ConfigContext, stages: Sequence[str] | None = 
     plan = Plan(flow.name, config.instance_name)
     with config.create_store() as store:
         histories = store.load_history([s.name for s in flow.stages])
-        ctx = RunContext(store, config, run_id=0)
+        ctx = RunContext(store, config, run_id=0, blobs=open_blob_store(config, store))
+        ctx.blobs.attach(histories)
         feed_unselected(flow, selected, histories, ctx)
         for stage in selected:
             runner = TaskRunner(ctx, histories[stage.name])

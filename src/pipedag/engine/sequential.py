@@ -13,6 +13,7 @@ from pipedag.engine.progress import default_reporter
 from pipedag.engine.task_runner import RunContext, TaskRun, TaskRunner
 from pipedag.errors import ConfigError
 from pipedag.log import get_logger
+from pipedag.store.blob_store import open_blob_store
 from pipedag.store.history import StageHistory
 from pipedag.store.locks import instance_lock
 
@@ -58,12 +59,13 @@ class SequentialEngine:
         with instance_lock(self.config), store:
             run_id = store.begin_run(flow.name)
             get_logger().debug("run started", flow=flow.name, run_id=run_id, instance=self.config.instance_id)
-            ctx = RunContext(store, self.config, run_id)
+            ctx = RunContext(store, self.config, run_id, open_blob_store(self.config, store))
             progress = _Progress(listeners, len(tasks))
             for listener in listeners:
                 listener.run_started(flow, self.config, run_id, len(tasks))
             try:
                 histories = store.load_history([s.name for s in flow.stages])
+                ctx.blobs.attach(histories)
                 feed_unselected(flow, selected, histories, ctx)
                 for stage in selected:
                     error = self._run_stage(stage, ctx, histories[stage.name], outcomes, fail_fast, progress)
@@ -120,6 +122,9 @@ class SequentialEngine:
         records = [r.record for r in runs]
         if ctx.store.publish_stage(stage.name, ctx.run_id, records, history):
             dropped = ctx.store.collect_garbage(stage.name, history)
+            ctx.blobs.publish(stage.name, history.published_blobs())
+            ctx.blobs.delete(stage.name, history.existing_blobs - history.referenced_blobs())
+            history.existing_blobs &= history.referenced_blobs()
             get_logger().debug("stage published", stage=stage.name, dropped_tables=len(dropped))
         else:
             get_logger().debug("stage unchanged", stage=stage.name)
@@ -128,6 +133,7 @@ class SequentialEngine:
     def _abandon(self, stage: Stage, ctx: RunContext, runs: list[TaskRun]) -> None:
         """Leave the published stage as it was: drop this run's tables and hide its outputs."""
         ctx.store.drop_tables([ref for r in runs for ref in r.written])
+        ctx.blobs.delete(stage.name, [b.file for r in runs for b in r.written_blobs])
         for node in stage.tasks:
             ctx.values.pop(node, None)
         get_logger().warning("stage not published; its last good version stays in place", stage=stage.name)

@@ -9,27 +9,36 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
+from pipedag.cache.auto_version import auto_version, check_auto_version
+from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
+from pipedag.core.blob import Blob, BlobRef
+from pipedag.core.external import ExternalTableReference
 from pipedag.core.input_stage_versions import StageVersionsTask
 from pipedag.core.names import check_name
 from pipedag.core.nested import map_nested
+from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
 from pipedag.engine.io import read_tables
+from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
+from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
 from pipedag.store.hooks.arrow import ArrowHook
-from pipedag.store.hooks.base import TableHook
+from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
 
@@ -41,6 +50,7 @@ class RunContext:
     store: SQLTableStore
     config: ConfigContext
     run_id: int
+    blobs: FileBlobStore
     values: dict[TaskNode, Any] = field(default_factory=dict)
 
 
@@ -51,6 +61,7 @@ class TaskRun:
     record: TaskRecord
     outcome: TaskOutcome
     written: list[TableRef]
+    written_blobs: list[BlobRef] = field(default_factory=list)
 
 
 @dataclass
@@ -93,7 +104,17 @@ class _Output:
 
     path: tuple[Any, ...]
     table: Table
-    hook: type[TableHook]
+    hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
+
+    def identity(self, store: SQLTableStore) -> str | None:
+        """What a lazy task's cache key hashes for this output."""
+        obj = self.table.obj
+        if isinstance(obj, RawSql):
+            return schema_placeholders(store, obj.identity())
+        if isinstance(obj, Blob | ExternalTableReference):
+            return obj.identity()
+        assert self.hook is not None
+        return self.hook.identity(store, obj)
 
 
 class TaskRunner:
@@ -129,7 +150,6 @@ class TaskRunner:
         return output.node.label + "".join(f"[{p!r}]" for p in output.path)
 
     def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
-        task = node.task
         labels: dict[str, str] = {}
         for output in iter_outputs((node.args, node.kwargs)):
             value = self._resolve(output)
@@ -140,15 +160,11 @@ class TaskRunner:
             )
         except CacheError as exc:
             raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
-        cache_value = None
         cv = self.ctx.config.cache_validation
-        if task.cache is not None and not cv.disable_cache_function:
-            value = task.cache(*inputs[0], **inputs[1])
-            try:
-                cache_value = stable_hash(value)
-            except CacheError as exc:
-                raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
-        version = IGNORED_VERSION if (cv.ignore_task_version and task.version is not None) else task.version
+        cache_value = self._cache_value(node, inputs)
+        version = self._version(node, inputs)
+        if cv.ignore_task_version and version is not None:
+            version = IGNORED_VERSION
         return Ingredients(
             task=node.name,
             stage=node.stage.name,
@@ -157,6 +173,52 @@ class TaskRunner:
             arguments=arguments,
             cache_function=cache_value,
         )
+
+    def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
+        """Hash of the cache function's value, as the cache_validation mode allows."""
+        task, cv = node.task, self.ctx.config.cache_validation
+        if task.cache is None or cv.disable_cache_function:
+            return None
+        last = self.history.last_record(node.name)
+        previous = last.ingredients.cache_function if last else None
+        if cv.mode == "ignore_fresh_input" and previous is not None:
+            return previous  # trust what is stored: the cache function is not even called
+        try:
+            value = stable_hash(task.cache(*inputs[0], **inputs[1]))
+        except CacheError as exc:
+            raise CacheError(f"Task {node.label}: its cache function returned an unhashable value. {exc}") from None
+        if cv.mode == "assert_no_fresh_input" and previous is not None and value != previous:
+            raise CacheError(
+                f"Task {node.label}: its cache function reports fresh input, but cache_validation mode is "
+                "assert_no_fresh_input. Run in mode 'normal' to pick the new input up."
+            )
+        return value
+
+    def _forced(self, node: TaskNode) -> bool:
+        """Whether the cache_validation mode makes this task rerun whatever its key."""
+        cv = self.ctx.config.cache_validation
+        if cv.mode == "force_cache_invalid":
+            return True
+        return cv.mode == "force_fresh_input" and node.task.cache is not None and not cv.disable_cache_function
+
+    def _version(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
+        """The task's version, with CODE_VERSION / AUTO_VERSION (and the config default) resolved."""
+        task = node.task
+        version = task.version
+        if version is None and not task.lazy:
+            version = self.ctx.config.default_version
+        if version == CODE_VERSION:
+            try:
+                return code_version(task.fn)
+            except CacheError as exc:
+                raise CacheError(f"Task {node.label}: {exc}") from None
+        if version == AUTO_VERSION:
+            check_auto_version(node.label, self._input_type(node))
+            store = self.ctx.store
+            with_blobs = map_nested(inputs, BlobRef, self.ctx.blobs.read)
+            schema_of = lambda ref: store.arrow_schema(ref.schema, ref.physical_name)  # noqa: E731
+            return auto_version(node.label, task.fn, with_blobs, schema_of)
+        return version
 
     def _input_type(self, node: TaskNode) -> Any:
         if node.task.input_type is not None:
@@ -169,7 +231,7 @@ class TaskRunner:
 
     def _call(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
         as_type = self._input_type(node)
-        args, kwargs = read_tables(self.ctx.store, inputs, as_type)
+        args, kwargs = read_tables(self.ctx.store, inputs, as_type, self.ctx.blobs)
         get_logger().debug("calling task", task=node.label, input_type=getattr(as_type, "__qualname__", as_type))
         return node.task.fn(*args, **kwargs)
 
@@ -188,16 +250,16 @@ class TaskRunner:
         start = time.perf_counter()
         inputs = map_outputs((node.args, node.kwargs), self._resolve)
         ingredients = self._ingredients(node, inputs)
-        forced = self.ctx.config.cache_validation.mode == "force_cache_invalid"
+        forced = self._forced(node)
         decision = Decision(node, start, inputs, ingredients, "", deterministic=not forced)
         if node.task.lazy:
             decision.result = self._call(node, inputs)
             decision.outputs = self._find_outputs(node, decision.result)
             ingredients.query = stable_hash(
-                [[list(o.path), o.hook.identity(self.ctx.store, o.table.obj)] for o in decision.outputs]
+                [[list(o.path), o.identity(self.ctx.store)] for o in decision.outputs]
             )
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
-        elif node.task.version is None:
+        elif ingredients.version is None:
             decision.key, decision.deterministic = ingredients.key(), False
             decision.reason = "no version: runs every time"
             return decision
@@ -272,10 +334,51 @@ class TaskRunner:
         deterministic: bool,
     ) -> TaskRun:
         written: list[TableRef] = []
-        refs = {o.path: self._store_table(node, key, o, len(outputs), deterministic, written) for o in outputs}
+        blobs: list[BlobRef] = []
+        refs: dict[tuple[Any, ...], Any] = {}
+        try:
+            for o in outputs:
+                refs[o.path] = self._store_output(node, key, o, len(outputs), deterministic, written, blobs)
+        except BaseException:
+            self.ctx.store.drop_tables(written)
+            self.ctx.blobs.delete(node.stage.name, [b.file for b in blobs])
+            raise
         stored = _replace_at(result, refs)
         record = TaskRecord(node.name, key, ingredients, stored)
-        return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written)
+        return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written, blobs)
+
+    def _store_output(
+        self,
+        node: TaskNode,
+        key: str,
+        output: _Output,
+        count: int,
+        deterministic: bool,
+        written: list[TableRef],
+        blobs: list[BlobRef],
+    ) -> Any:
+        """Store one output; returns what replaces it in the task's recorded result."""
+        obj, path = output.table.obj, list(output.path)
+        if output.hook is not None:
+            return self._store_table(node, key, output, count, deterministic, written)
+        if isinstance(obj, RawSql):
+
+            def identity_of(name: str) -> str:
+                return stable_hash([key, path, name] if deterministic else [key, self.ctx.run_id, path, name])
+
+            claim = partial(self._claim, node)
+            tables = run_raw_sql(self.ctx.store, node.stage.name, obj, node.label, identity_of, claim)
+            written.extend(tables.values())
+            return tables
+        if isinstance(obj, Blob):
+            identity = stable_hash([key, path]) if deterministic else obj.identity()
+            self._claim(node, f"blob {obj.name}")
+            return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
+        assert isinstance(obj, ExternalTableReference)
+        name = self._table_name(node, output, count) if output.table.name else check_name("table", obj.name)
+        self._claim(node, name)
+        identity = stable_hash([key, path, obj.identity()])
+        return external_table(self.ctx.store, node.stage.name, name, obj, identity, node.label)
 
     def _outcome(self, node: TaskNode, state: TaskState, reason: str, outputs: Any, start: float) -> TaskOutcome:
         tables = list(iter_tables(outputs))
@@ -316,14 +419,15 @@ class TaskRunner:
     def _store_table(
         self, node: TaskNode, key: str, output: _Output, count: int, deterministic: bool, written: list[TableRef]
     ) -> TableRef:
-        store, stage = self.ctx.store, node.stage.name
+        store, stage, hook = self.ctx.store, node.stage.name, output.hook
+        assert hook is not None
         name = self._table_name(node, output, count)
         self._claim(node, name)
         table = output.table
         if deterministic:
             identity = stable_hash([key, list(output.path)])
-        elif output.hook.identity_is_content:
-            identity = stable_hash([output.hook.identity(store, table.obj), _options(table), name])
+        elif hook.identity_is_content:
+            identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
         else:
             identity = stable_hash([key, self.ctx.run_id, list(output.path)])
         physical = store.physical_name(name, identity)
@@ -334,7 +438,7 @@ class TaskRunner:
         if physical in self.history.existing_tables:  # leftover of a crashed run without metadata
             store.drop_tables([TableRef(stage, name, schema, physical, identity)])
         try:
-            rows = output.hook.materialize(store, table.obj, schema, physical)
+            rows = hook.materialize(store, table.obj, schema, physical)
         except PipedagError as exc:
             raise TaskError(f"Task {node.label} could not store table {name!r}: {exc}") from exc
         self.history.existing_tables.add(physical)
@@ -358,6 +462,12 @@ class TaskRunner:
 
 
 def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
+    if isinstance(value, RawSql | Blob | ExternalTableReference):
+        found.append(_Output(path, Table(value), None))
+        return
+    if isinstance(value, Table) and isinstance(value.obj, ExternalTableReference):
+        found.append(_Output(path, value, None))
+        return
     if isinstance(value, Table):
         hook = hook_for_object(value.obj)
         if hook is None:
@@ -365,11 +475,11 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
                 f"Task {node.label} returned Table({type(value.obj).__name__}) at {_where(path)}; a Table must "
                 "wrap a pandas/polars frame, a pyarrow table, or a SQLAlchemy select/text."
             )
-        found.append(_output(path, value, hook))
+        found.append(_output(node, path, value, hook))
         return
     hook = hook_for_object(value)
     if hook is not None:
-        found.append(_output(path, Table(value), hook))
+        found.append(_output(node, path, Table(value), hook))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
             _collect(node, item, (*path, i), found)
@@ -387,9 +497,12 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
             ) from None
 
 
-def _output(path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
+def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
     """Convert frames to Arrow once, so that fingerprinting and writing share the conversion."""
-    arrow = hook.to_arrow(table.obj)
+    try:
+        arrow = hook.to_arrow(table.obj)
+    except PipedagError as exc:
+        raise TaskError(f"Task {node.label} returned a table at {_where(path)} that cannot be stored: {exc}") from exc
     if arrow is None:
         return _Output(path, table, hook)
     return _Output(path, replace(table, obj=arrow), ArrowHook)
@@ -414,12 +527,13 @@ def _options(table: Table) -> list[Any]:
 
 
 def _value_key(value: Any) -> str:
-    """Cache-key contribution of an input: a table's content key, or a hash of other values."""
-    if isinstance(value, TableRef):
+    """Cache-key contribution of an input: a table's or blob's content key, or a hash of other values."""
+    if isinstance(value, TableRef | BlobRef):
         return value.key
     return stable_hash(map_tables_to_keys(value))
 
 
 def map_tables_to_keys(value: Any) -> Any:
     """Replace TableRefs by their keys so a structured output can be hashed."""
-    return map_nested(value, TableRef, lambda ref: {"__table__": ref.key})
+    value = map_nested(value, TableRef, lambda ref: {"__table__": ref.key})
+    return map_nested(value, BlobRef, lambda ref: {"__blob__": ref.key})

@@ -28,6 +28,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -135,6 +136,14 @@ class SQLTableStore(ABC):
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
 
+    def default_blob_root(self) -> Path | None:
+        """Where blobs go when the config names no folder; None for the working directory's default."""
+        return None
+
+    def arrow_schema(self, schema: str, name: str) -> pa.Schema:
+        """The Arrow schema a table reads back with; backends override this to skip the rows."""
+        return self.read_arrow(schema, name).schema
+
     @abstractmethod
     def list_tables(self, schema: str) -> set[str]:
         """Names of the tables in ``schema`` (one catalog query)."""
@@ -154,17 +163,21 @@ class SQLTableStore(ABC):
     # ------------------------------------------------------------------- helpers
 
     def execute(self, statement: sa.ClauseElement) -> list[tuple[Any, ...]]:
-        """Render a SQLAlchemy statement with this store's dialect and run it."""
-        sql, params = self.render(statement)
+        """Run a statement on pipedag's metadata tables, in this instance's metadata schema."""
+        sql, params = self._compile(statement, {md.METADATA_SCHEMA: self.metadata_schema})
         return self.execute_sql(sql, params)
 
     def render(self, statement: sa.ClauseElement) -> tuple[str, list[Any]]:
         """Compile SQL to text plus positional parameters, exactly as it will run."""
+        return self._compile(statement, None)
+
+    def _compile(self, statement: sa.ClauseElement, schemas: dict[str, str] | None) -> tuple[str, list[Any]]:
+        # Schema translation is for metadata statements only: it renders every schema name
+        # through the quote-if-needed path, and task SQL keeps its always-quoted names.
         compiled = statement.compile(
             dialect=self.dialect,
-            # Each instance keeps its own metadata schema (see ``metadata_schema``).
-            schema_translate_map={md.METADATA_SCHEMA: self.metadata_schema},
-            render_schema_translate=True,
+            schema_translate_map=schemas,
+            render_schema_translate=schemas is not None,
             compile_kwargs={"render_postcompile": True},
         )
         params = compiled.params

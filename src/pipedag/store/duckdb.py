@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store.base import SQLTableStore
-from pipedag.store.identifiers import qualified
+from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -53,6 +53,40 @@ _SIMPLE_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "JSON": sa.JSON(),
 }
 _DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+
+
+def _select_list(data: pa.Table) -> str:
+    """``*``, or columns with categoricals cast to ENUM: DuckDB would store them as VARCHAR."""
+    import pyarrow as pa
+
+    enums = {
+        i: field.type.value_type
+        for i, field in enumerate(data.schema)
+        if pa.types.is_dictionary(field.type)
+        and (pa.types.is_string(field.type.value_type) or pa.types.is_large_string(field.type.value_type))
+    }
+    if not enums:
+        return "*"
+    items = []
+    for i, name in enumerate(data.column_names):
+        if i in enums:
+            categories = _categories(data.column(i))
+            if categories:
+                literals = ", ".join("'" + c.replace("'", "''") + "'" for c in categories)
+                items.append(f"CAST({quote(name)} AS ENUM({literals})) AS {quote(name)}")
+                continue
+        items.append(quote(name))
+    return ", ".join(items)
+
+
+def _categories(column: pa.ChunkedArray) -> list[str]:
+    """Distinct categories in first-seen dictionary order (chunks may carry different dictionaries)."""
+    seen: dict[str, None] = {}
+    for chunk in column.chunks:
+        for value in chunk.dictionary.to_pylist():
+            if value is not None:
+                seen.setdefault(value, None)
+    return list(seen)
 
 
 def database_path(url: str) -> Path:
@@ -99,6 +133,9 @@ class DuckDBTableStore(SQLTableStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.path))
+            # Time-zone-aware columns come back in the session zone: fix it so that results
+            # do not depend on the machine's local zone.
+            self._con.execute("SET TimeZone = 'UTC'")
         except duckdb.IOException as exc:
             raise StoreError(
                 f"Cannot open DuckDB file {self.path}: {exc}. Another process (a running flow or a "
@@ -139,11 +176,16 @@ class DuckDBTableStore(SQLTableStore):
 
     def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
         """Bulk-create a table from Arrow through DuckDB's zero-copy Arrow scan."""
+        import duckdb
+
         con = self.connection
         view = "__pipedag_arrow_input"
-        con.register(view, data)
         try:
-            self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT * FROM {view}")
+            con.register(view, data)
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB cannot scan the Arrow data for {schema}.{name}: {exc}") from exc
+        try:
+            self.execute_sql(f"CREATE TABLE {qualified(schema, name)} AS SELECT {_select_list(data)} FROM {view}")
         finally:
             con.unregister(view)
 
@@ -155,6 +197,14 @@ class DuckDBTableStore(SQLTableStore):
             return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"Reading {schema}.{name} from DuckDB failed: {exc}") from exc
+
+    def default_blob_root(self) -> Path | None:
+        """Beside the database file: ``<file stem>.blobs``."""
+        return self.path.with_suffix(".blobs")
+
+    def arrow_schema(self, schema: str, name: str) -> pa.Schema:
+        """The Arrow schema of a table, read from an empty result (no rows scanned)."""
+        return self.connection.sql(f"SELECT * FROM {qualified(schema, name)} LIMIT 0").to_arrow_table().schema
 
     def list_tables(self, schema: str) -> set[str]:
         """Tables in ``schema`` from DuckDB's catalog function."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipedag.cache.keys import Ingredients
+from pipedag.core.blob import BlobRef
 from pipedag.core.nested import iter_nested
 from pipedag.core.table import TableRef
 
@@ -15,6 +16,8 @@ def encode_outputs(value: Any) -> Any:
     """JSON form of a task's output structure (TableRefs tagged, containers kept)."""
     if isinstance(value, TableRef):
         return {"__table__": value.to_json()}
+    if isinstance(value, BlobRef):
+        return {"__blob__": value.to_json()}
     if isinstance(value, tuple):
         return {"__tuple__": [encode_outputs(v) for v in value]}
     if isinstance(value, list):
@@ -31,6 +34,8 @@ def decode_outputs(value: Any) -> Any:
     if isinstance(value, dict):
         if "__table__" in value:
             return TableRef.from_json(value["__table__"])
+        if "__blob__" in value:
+            return BlobRef.from_json(value["__blob__"])
         if "__tuple__" in value:
             return tuple(decode_outputs(v) for v in value["__tuple__"])
         if "__dict__" in value:
@@ -41,6 +46,11 @@ def decode_outputs(value: Any) -> Any:
 def iter_tables(value: Any) -> Iterator[TableRef]:
     """Every TableRef inside an output structure."""
     return iter_nested(value, TableRef)
+
+
+def iter_blobs(value: Any) -> Iterator[BlobRef]:
+    """Every BlobRef inside an output structure."""
+    return iter_nested(value, BlobRef)
 
 
 @dataclass
@@ -56,6 +66,10 @@ class TaskRecord:
         """The tables among this task's outputs."""
         return list(iter_tables(self.outputs))
 
+    def blobs(self) -> list[BlobRef]:
+        """The blobs among this task's outputs."""
+        return list(iter_blobs(self.outputs))
+
 
 @dataclass
 class StageHistory:
@@ -64,6 +78,7 @@ class StageHistory:
     stage: str
     versions: dict[int, list[TaskRecord]] = field(default_factory=dict)
     existing_tables: set[str] = field(default_factory=set)
+    existing_blobs: set[str] = field(default_factory=set)
 
     @property
     def current(self) -> list[TaskRecord]:
@@ -82,11 +97,23 @@ class StageHistory:
         """A record with this key in any retained version whose tables all still exist."""
         for run_id in sorted(self.versions, reverse=True):
             for record in self.versions[run_id]:
-                if record.cache_key == cache_key and all(
-                    t.physical_name in self.existing_tables for t in record.tables()
-                ):
+                if record.cache_key == cache_key and self._complete(record):
                     return record
         return None
+
+    def _complete(self, record: TaskRecord) -> bool:
+        """Whether every table and blob of a record still exists (external tables are not ours to check)."""
+        return all(t.external or t.physical_name in self.existing_tables for t in record.tables()) and all(
+            b.file in self.existing_blobs for b in record.blobs()
+        )
+
+    def published_blobs(self) -> list[BlobRef]:
+        """Blobs of the published version."""
+        return [b for record in self.current for b in record.blobs()]
+
+    def referenced_blobs(self) -> set[str]:
+        """Blob files any retained version still points to."""
+        return {b.file for records in self.versions.values() for r in records for b in r.blobs()}
 
     def find_table(self, physical_name: str) -> TableRef | None:
         """The metadata of an existing physical table any retained version refers to."""
@@ -101,4 +128,6 @@ class StageHistory:
 
     def referenced_tables(self) -> set[str]:
         """Physical names any retained version still points to."""
-        return {t.physical_name for records in self.versions.values() for r in records for t in r.tables()}
+        return {
+            t.physical_name for records in self.versions.values() for r in records for t in r.tables() if not t.external
+        }

@@ -212,9 +212,14 @@ class PostgresTableStore(SQLTableStore):
                     f"Column {column!r} of table {name!r} has {len(column.encode())} bytes; PostgreSQL keeps "
                     f"{self.max_identifier_length} and would shorten it silently. Rename the column."
                 )
+        data = _ingestible(data)
+        # pipedag writes the CREATE TABLE itself: ADBC would declare decimals as bare NUMERIC
+        # (losing precision and scale) and reject some types with less helpful errors.
+        columns = ", ".join(f"{quote(f.name)} {_pg_type(f, name)}" for f in data.schema)
+        self.execute_sql(f"CREATE TABLE {qualified(schema, name)} ({columns})")
         try:
             with self._bulk().cursor() as cur:
-                cur.adbc_ingest(name, _ingestible(data), mode="create", db_schema_name=schema)
+                cur.adbc_ingest(name, data, mode="append", db_schema_name=schema)
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
@@ -225,11 +230,26 @@ class PostgresTableStore(SQLTableStore):
         try:
             with self._bulk().cursor() as cur:
                 cur.execute(f"SELECT * FROM {qualified(schema, name)}")
-                return cur.fetch_arrow_table()
+                table = cur.fetch_arrow_table()
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
             raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
+        return self._typed_decimals(schema, name, table)
+
+    def _typed_decimals(self, schema: str, name: str, table: pa.Table) -> pa.Table:
+        """ADBC hands NUMERIC over as text; turn ``numeric(p, s)`` columns back into Arrow decimals."""
+        import pyarrow as pa
+
+        if not any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in table.schema.types):
+            return table
+        for column in self.table_columns(schema, name):
+            match = _PARAMETRIZED.match(column.type)
+            if match and match.group(1) == "numeric":
+                index = table.schema.get_field_index(column.name)
+                decimal = pa.decimal128(int(match.group(2)), int(match.group(3) or 0))
+                table = table.set_column(index, column.name, table.column(index).cast(decimal))
+        return table
 
     # ---------------------------------------------------------------- catalog
 
@@ -328,6 +348,40 @@ class PostgresTableStore(SQLTableStore):
                 raise StoreError(f"Dropping old table {schema}.{name} failed: {exc}") from exc
             dropped.append(name)
         return dropped
+
+
+def _pg_type(field: pa.Field, table: str) -> str:
+    """The PostgreSQL column type for an Arrow field.
+
+    Raises:
+        StoreError: naming the column for a type PostgreSQL cannot hold as a plain column.
+    """
+    import pyarrow as pa
+
+    kind = field.type
+    simple = {
+        pa.int8(): "smallint", pa.int16(): "smallint", pa.int32(): "integer", pa.int64(): "bigint",
+        pa.uint8(): "smallint", pa.uint16(): "integer", pa.uint32(): "bigint",
+        pa.float16(): "real", pa.float32(): "real", pa.float64(): "double precision", pa.bool_(): "boolean",
+        pa.string(): "text", pa.large_string(): "text", pa.binary(): "bytea", pa.large_binary(): "bytea",
+        pa.date32(): "date", pa.date64(): "date", pa.null(): "text",
+    }
+    if kind in simple:
+        return simple[kind]
+    if pa.types.is_timestamp(kind):
+        return "timestamp with time zone" if kind.tz else "timestamp without time zone"
+    if pa.types.is_time(kind):
+        return "time without time zone"
+    if pa.types.is_duration(kind):
+        return "interval"
+    if pa.types.is_decimal(kind):
+        return f"numeric({kind.precision}, {kind.scale})"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _pg_type(pa.field(field.name, kind.value_type), table) + "[]"
+    raise StoreError(
+        f"Column {field.name!r} of table {table!r} has Arrow type {kind}, which the PostgreSQL store cannot "
+        "hold (structs, maps, unions, unsigned 64-bit ints). Flatten it into plain columns or encode it as JSON text."
+    )
 
 
 def _is_adbc_error(exc: Exception) -> bool:

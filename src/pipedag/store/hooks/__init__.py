@@ -10,11 +10,12 @@ from typing import Any
 
 from pipedag.store.hooks.arrow import ArrowHook
 from pipedag.store.hooks.base import TableHook
+from pipedag.store.hooks.duckdb import DuckDBRelationHook
 from pipedag.store.hooks.pandas import PandasHook
 from pipedag.store.hooks.polars import PolarsHook
 from pipedag.store.hooks.sql import SqlHook
 
-HOOKS: tuple[type[TableHook], ...] = (PandasHook, PolarsHook, ArrowHook, SqlHook)
+HOOKS: tuple[type[TableHook], ...] = (PandasHook, PolarsHook, ArrowHook, DuckDBRelationHook, SqlHook)
 
 
 def hook_for_object(obj: Any) -> type[TableHook] | None:

@@ -5,11 +5,58 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
+from pipedag.errors import StoreError
 from pipedag.store.hooks.base import TableHook, module_of
+from pipedag.store.identifiers import qualified
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from pipedag.core.table import TableRef
     from pipedag.store.base import SQLTableStore
+
+_PROBE_SUFFIX = "__pipedag_probe"
+
+
+def write_frame(store: SQLTableStore, data: pa.Table, schema: str, name: str) -> int:
+    """Bulk-write an Arrow table; on failure name the column the database cannot hold.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        StoreError: naming the first column the database rejects, with its Arrow type.
+    """
+    try:
+        store.write_arrow(schema, name, data)
+    except StoreError as exc:
+        culprit = _find_bad_column(store, data, schema, name)
+        if culprit is None:
+            raise
+        column, error = culprit
+        raise StoreError(
+            f"Column {column!r} of Arrow type {data.schema.field(column).type} cannot be stored in "
+            f"{store.name}: {error}. Cast the column to a supported type (e.g. float32 instead of "
+            "float16, a string instead of an object or union) before returning it."
+        ) from exc
+    return int(data.num_rows)
+
+
+def _find_bad_column(store: SQLTableStore, data: pa.Table, schema: str, name: str) -> tuple[str, str] | None:
+    """Write each column alone (first empty, then in full) to find the one the database rejects.
+
+    Only runs after a failed write, so its cost never touches the fast path.
+    """
+    probe = f"{name}{_PROBE_SUFFIX}"
+    for rows in (0, data.num_rows):
+        for column in data.column_names:
+            try:
+                store.write_arrow(schema, probe, data.select([column]).slice(0, rows))
+            except StoreError as exc:
+                return column, str(exc).split("\n", 1)[0]
+            finally:
+                store.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, probe)}")
+    return None
 
 
 class ArrowHook(TableHook):
@@ -38,8 +85,7 @@ class ArrowHook(TableHook):
     @classmethod
     def materialize(cls, store: SQLTableStore, obj: Any, schema: str, name: str) -> int | None:
         """Bulk write."""
-        store.write_arrow(schema, name, obj)
-        return int(obj.num_rows)
+        return write_frame(store, obj, schema, name)
 
     @classmethod
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from pipedag.core.names import RESERVED_MARKER
 
 if TYPE_CHECKING:
     from pipedag.core.table import TableRef
@@ -14,6 +17,18 @@ def module_of(obj_or_type: Any) -> str:
     """Top-level module of an object's type (or of a type), checked before importing a library."""
     cls = obj_or_type if isinstance(obj_or_type, type) else type(obj_or_type)
     return cls.__module__.split(".", 1)[0]
+
+
+def schema_placeholders(store: SQLTableStore, sql: str) -> str:
+    """Replace the instance's quoted data-schema names in ``sql`` by ``{{stage NAME}}``.
+
+    The instance's schema prefix and suffix then do not enter cache keys, while the mapping
+    stays one-to-one within an instance, and nothing else in the SQL is touched (no case or
+    whitespace folding): two different queries never get the same identity.
+    """
+    prefix, suffix = re.escape(store.config.schema_prefix), re.escape(store.config.schema_suffix)
+    pattern = re.compile(f'"{prefix}([^"]*){suffix}{re.escape(RESERVED_MARKER)}"')
+    return pattern.sub(lambda m: "{{stage " + m.group(1) + "}}", sql)
 
 
 class TableHook(ABC):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
+from pipedag.store.hooks.arrow import write_frame
 from pipedag.store.hooks.base import TableHook, module_of
 
 if TYPE_CHECKING:
@@ -43,10 +44,8 @@ class PolarsHook(TableHook):
 
     @classmethod
     def materialize(cls, store: SQLTableStore, obj: Any, schema: str, name: str) -> int | None:
-        """Collect, convert to Arrow, bulk write."""
-        frame = _frame(obj)
-        store.write_arrow(schema, name, frame.to_arrow())
-        return int(frame.height)
+        """Collect, convert to Arrow (zero-copy for most types), bulk write."""
+        return write_frame(store, _frame(obj).to_arrow(), schema, name)
 
     @classmethod
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:

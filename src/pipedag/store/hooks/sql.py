@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
-from pipedag.store.hooks.base import TableHook
+from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 if TYPE_CHECKING:
     from pipedag.core.table import TableRef
@@ -51,6 +51,9 @@ class SqlHook(TableHook):
 
     @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
-        """The exact SQL as it will run, plus its parameters: never normalized or lower-cased."""
+        """The exact SQL as it will run, plus its parameters: never normalized or lower-cased.
+
+        Only the instance's schema names are replaced by stable placeholders.
+        """
         sql, params = store.render(_query(obj))
-        return json.dumps([sql, [repr(p) for p in params]])
+        return json.dumps([schema_placeholders(store, sql), [repr(p) for p in params]])

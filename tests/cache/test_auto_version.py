@@ -1,0 +1,113 @@
+"""AUTO_VERSION: a polars task reruns exactly when its plan or its inputs change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipedag import AUTO_VERSION, CacheError, ConfigContext, Flow, Stage, Table, TaskState, materialize
+
+
+def _flow(transform: Any, data: list[int]) -> Flow:
+    import polars as pl
+
+    @materialize(version=str(data))
+    def source() -> Any:
+        return pl.DataFrame({"a": data, "b": [str(v) for v in data]})
+
+    with Flow("auto") as flow, Stage("s"):
+        transform(source())
+    return flow
+
+
+def _task(threshold: int, calls: list[int]) -> Any:
+    import polars as pl
+
+    @materialize(name="transform", version=AUTO_VERSION, input_type=pl.LazyFrame)
+    def transform(tbl: Any) -> Any:
+        calls.append(1)
+        return Table(tbl.filter(pl.col("a") > threshold).with_columns(c=pl.col("b") + "!"), "filtered")
+
+    return transform
+
+
+def _state(flow: Flow, config: ConfigContext) -> TaskState:
+    result = flow.run(config=config)
+    assert result.successful
+    return result.task_states["s.transform"]
+
+
+def test_reruns_only_when_the_plan_changes(duckdb_config: ConfigContext) -> None:
+    """Same plan (even from a new function object): cache hit; a changed literal: rerun on real data."""
+    calls: list[int] = []
+    assert _state(_flow(_task(1, calls), [1, 2, 3]), duckdb_config) is TaskState.RAN
+    assert len(calls) == 2  # once on empty inputs for the plan, once on real data
+    calls.clear()
+    assert _state(_flow(_task(1, calls), [1, 2, 3]), duckdb_config) is TaskState.CACHE_VALID
+    assert len(calls) == 1  # the plan only
+    calls.clear()
+    assert _state(_flow(_task(2, calls), [1, 2, 3]), duckdb_config) is TaskState.RAN
+    assert len(calls) == 2
+
+
+def test_reruns_when_the_input_changes(duckdb_config: ConfigContext) -> None:
+    """An unchanged plan over changed input data reruns."""
+    calls: list[int] = []
+    _state(_flow(_task(1, calls), [1, 2, 3]), duckdb_config)
+    assert _state(_flow(_task(1, calls), [1, 2, 4]), duckdb_config) is TaskState.RAN
+
+
+def test_plan_sees_the_real_schema(duckdb_config: ConfigContext) -> None:
+    """The empty inputs carry the stored schema, so schema-dependent code builds its plan."""
+    import polars as pl
+
+    @materialize(name="transform", version=AUTO_VERSION, input_type=pl.LazyFrame)
+    def transform(tbl: Any) -> Any:
+        schema = tbl.collect_schema()
+        assert schema["a"] == pl.Int64 and schema["b"] == pl.String
+        return tbl.select(pl.col(name) for name in schema.names() if schema[name] == pl.Int64)
+
+    flow = _flow(transform, [5])
+    result = flow.run(config=duckdb_config)
+    assert result.successful
+
+
+def test_requires_lazyframe_input_type(duckdb_config: ConfigContext) -> None:
+    """AUTO_VERSION on a pandas task is a clear CacheError."""
+    import pandas as pd
+
+    @materialize(name="transform", version=AUTO_VERSION, input_type=pd.DataFrame)
+    def transform(tbl: Any) -> Any:
+        return tbl
+
+    with pytest.raises(CacheError, match=r"AUTO_VERSION needs input_type=polars.LazyFrame"):
+        _flow(transform, [1]).run(config=duckdb_config)
+
+
+def test_rejects_collected_results(duckdb_config: ConfigContext) -> None:
+    """A task returning a collected DataFrame fails with the fix (return a LazyFrame)."""
+    import polars as pl
+
+    @materialize(name="transform", version=AUTO_VERSION, input_type=pl.LazyFrame)
+    def transform(tbl: Any) -> Any:
+        return tbl.collect()
+
+    with pytest.raises(CacheError, match=r"got a polars DataFrame"):
+        _flow(transform, [1]).run(config=duckdb_config)
+
+
+def test_python_udfs_fall_back_to_the_code(duckdb_config: ConfigContext) -> None:
+    """A plan with a Python UDF also hashes the task's code, so editing the UDF reruns."""
+    import polars as pl
+
+    def make(offset: int) -> Any:
+        @materialize(name="transform", version=AUTO_VERSION, input_type=pl.LazyFrame)
+        def transform(tbl: Any) -> Any:
+            return tbl.with_columns(d=pl.col("a").map_batches(lambda s: s + offset, return_dtype=pl.Int64))
+
+        return transform
+
+    _state(_flow(make(1), [1]), duckdb_config)
+    assert _state(_flow(make(1), [1]), duckdb_config) is TaskState.CACHE_VALID
+    assert _state(_flow(make(2), [1]), duckdb_config) is TaskState.RAN
