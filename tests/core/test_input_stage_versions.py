@@ -212,3 +212,25 @@ def test_plan_predicts_copy_without_running(tmp_path: Path) -> None:
     planned = plan_flow(mini_flow, mini).task("s.head")
     assert planned.action == "run" and "input full:s.numbers changed" in planned.reason
     assert calls == [1]
+
+
+def test_code_version_applies_to_stage_versions_tasks(tmp_path: Path) -> None:
+    """version=CODE_VERSION resolves to a code hash, and a task's own committed output is not its input."""
+    from pipedag import CODE_VERSION
+
+    cfg = create_basic_pipedag_config(f"duckdb:///{tmp_path / 'db.duckdb'}", fail_fast=True).get()
+
+    @input_stage_versions(version=CODE_VERSION)
+    def snapshot(tables: dict[str, Any], committed: dict[str, Any]) -> pd.DataFrame:
+        return pd.DataFrame({"versions": [len(committed)]})
+
+    with Flow("cv") as flow, Stage("s"):
+        snapshot()
+    first = flow.run(config=cfg)
+    assert first.outcomes[0].state is TaskState.RAN
+    # Its own committed output is not an input of its cache key, so the rerun is a cache hit.
+    assert flow.run(config=cfg).outcomes[0].state is TaskState.CACHE_VALID
+    store = cfg.create_store()
+    with store:
+        record = store.load_history(["s"])["s"].last_record("snapshot")
+    assert record is not None and record.ingredients.version not in (None, "CODE_VERSION")

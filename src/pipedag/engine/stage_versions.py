@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from pipedag.cache.hashing import stable_hash
 from pipedag.cache.keys import Ingredients
+from pipedag.cache.versions import AUTO_VERSION
 from pipedag.config.context import ConfigContext
 from pipedag.core.table import TableRef
 from pipedag.core.task import iter_outputs
@@ -84,7 +85,12 @@ def _ingredients(
     cv = runner.ctx.config.cache_validation
     if node.task.cache is not None and not cv.disable_cache_function:
         cache_value = stable_hash(node.task.cache(own, other, *node.args, **node.kwargs))
-    version = None if node.task.version is None else node.task.version
+    if node.task.version == AUTO_VERSION:
+        raise TaskError(
+            f"Task {node.label}: AUTO_VERSION needs a polars task of plain inputs; give @input_stage_versions "
+            "a version string or CODE_VERSION."
+        )
+    version = runner._version(node, ((), {}))  # resolves CODE_VERSION and the config's default_version
     if cv.ignore_task_version and version is not None:
         from pipedag.engine.task_runner import IGNORED_VERSION
 
@@ -108,19 +114,25 @@ def decide_stage_versions(runner: TaskRunner, node: TaskNode) -> Decision:
     start = time.perf_counter()
     source, label = _source(runner, node)
     own = _stage_tables(runner, node)
+    keyed = other = runner.history.published_tables() if source is None else {}
     if source is None:
-        other = runner.history.published_tables()
+        # The task's own committed outputs are handed over but kept out of its cache key: else each
+        # run would see "its input changed" (its previous output) and never be cache-valid.
+        previous = runner.history.last_record(node.name)
+        mine = {ref.name for ref in previous.tables()} if previous is not None else set()
+        keyed = {name: ref for name, ref in other.items() if name not in mine}
     else:
         with source.create_store() as source_store:
-            other = _published_tables(source_store, node.stage.name, source)
-    ingredients = _ingredients(runner, node, own, other, label)
+            keyed = other = _published_tables(source_store, node.stage.name, source)
+    ingredients = _ingredients(runner, node, own, keyed, label)
     forced = runner.ctx.config.cache_validation.mode == "force_cache_invalid"
-    decision = Decision(node, start, ((own, other), {}), ingredients, "", deterministic=node.task.version is not None)
+    versioned = ingredients.version is not None
+    decision = Decision(node, start, ((own, other), {}), ingredients, "", deterministic=versioned)
     decision.key = ingredients.key()
-    decision.hit = None if forced or node.task.version is None else runner.history.lookup(decision.key)
+    decision.hit = None if forced or not versioned else runner.history.lookup(decision.key)
     if decision.hit is not None:
         decision.reason = "cache hit"
-    elif node.task.version is None:
+    elif not versioned:
         decision.reason = "no version: runs every time"
     else:
         decision.reason = "forced by cache_validation" if forced else runner._why(node, ingredients)
