@@ -139,7 +139,8 @@ def main(rows: int = 5_000_000, repeat: int = 3, url: str = URL) -> dict[str, fl
     results.append(("download: pipedag -> pandas (PandasHook)", timed(pipedag_pandas, lambda: None, args.repeat)))
 
     store.close()
-    con.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
+    for (name,) in con.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [schema]).fetchall():
+        con.execute(f'DROP SCHEMA "{name}" CASCADE')  # type: ignore[arg-type]
     bulk.close()
     con.close()
 
