@@ -232,3 +232,11 @@ def test_basic_config_keeps_literal_braces(tmp_path: Path) -> None:
     """create_basic_pipedag_config takes the URL literally (no placeholder expansion)."""
     cfg = create_basic_pipedag_config(f"duckdb:///{tmp_path}/{{odd}}.duckdb", schema_prefix="p_").get()
     assert cfg.table_store_url.endswith("/{odd}.duckdb") and cfg.schema_prefix == "p_"
+
+
+def test_instances_writing_the_same_schemas_are_refused() -> None:
+    """Two instances resolving to the same database, prefix and suffix raise a ConfigError naming both."""
+    data = config(instances__midi__instance_id="full_id")  # midi would now use full's prefix "full_id_"
+    with pytest.raises(ConfigError, match=r"Instances 'midi' and 'full' .* would write the same schemas"):
+        PipedagConfig(data).get("midi")
+    assert PipedagConfig(config()).get("midi").schema_prefix == "midi_"

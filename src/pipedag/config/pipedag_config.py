@@ -144,8 +144,32 @@ class PipedagConfig:
             An immutable ConfigContext.
 
         Raises:
-            ConfigError: for an unknown instance, a missing URL or connection, or a bad placeholder.
+            ConfigError: for an unknown instance, a missing URL or connection, a bad placeholder, or
+                another instance that would write the same schemas.
         """
+        config = self._resolve(instance, per_user)
+        self._check_isolated(config)
+        return config
+
+    def _check_isolated(self, config: ConfigContext) -> None:
+        """Refuse an instance whose schemas another instance of the file writes too."""
+        place = _place(config)
+        for other in self.instance_names:
+            if other == config.instance_name:
+                continue
+            try:
+                resolved = self._resolve(other, config.per_user)
+            except ConfigError:
+                continue  # e.g. an environment variable only that instance needs; checked when it is used
+            if _place(resolved) == place:
+                raise ConfigError(
+                    f"Instances {config.instance_name!r} and {other!r} in pipedag.yaml would write the same "
+                    f"schemas ({config.table_store_url}, schema_prefix {config.schema_prefix!r}, schema_suffix "
+                    f"{config.schema_suffix!r}) and overwrite each other. Give one of them another "
+                    "schema_prefix/schema_suffix or database, e.g. schema_prefix: \"{instance_id}_\"."
+                )
+
+    def _resolve(self, instance: str | None, per_user: bool) -> ConfigContext:
         names = self.instance_names
         if instance is None:
             if not names:
@@ -234,6 +258,10 @@ class PipedagConfig:
         if connection is None:
             return blob
         return sc.merge(self.blob_store_connections[connection], blob, sc.BLOB_STORE_CONNECTION)
+
+
+def _place(config: ConfigContext) -> tuple[str, str, str]:
+    return config.table_store_url, config.schema_prefix, config.schema_suffix
 
 
 def _check_tags(tags: list[Any], path: str) -> None:
