@@ -45,7 +45,7 @@ def rerun_seconds(rows: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def main(small: int = 1_000_000, large: int = 5_000_000, repeats: int = 7) -> dict[str, float]:
+def main(small: int = 1_000_000, large: int = 5_000_000, repeats: int = 11) -> dict[str, float]:
     """Measure both sizes in one process and report the ratio."""
     quiet()
     t_small = rerun_seconds(small, repeats)
@@ -66,6 +66,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", type=int, default=1_000_000)
     parser.add_argument("--large", type=int, default=5_000_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11)
     args = parser.parse_args()
     main(args.small, args.large, args.repeats)
