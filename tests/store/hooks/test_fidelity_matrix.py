@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from pipedag import ConfigContext, Flow, PandasArrowDataFrame, Stage, materialize
+from tests.store.hooks.frames import as_arrow
 
 #: Columns a backend cannot hold (skipped there, and tested to fail clearly); DuckDB holds them all.
 UNSUPPORTED: dict[str, set[str]] = {"duckdb": set(), "postgres": {"st"}}
@@ -110,23 +111,6 @@ def _reader_types() -> dict[str, Any]:
     }
 
 
-def _as_arrow(obj: Any) -> pa.Table:
-    import duckdb
-    import pandas as pd
-    import polars as pl
-
-    if isinstance(obj, pd.DataFrame):
-        return pa.Table.from_pandas(obj, preserve_index=False)
-    if isinstance(obj, pl.LazyFrame):
-        return obj.collect().to_arrow()
-    if isinstance(obj, pl.DataFrame):
-        return obj.to_arrow()
-    if isinstance(obj, duckdb.DuckDBPyRelation):
-        return obj.to_arrow_table()
-    assert isinstance(obj, pa.Table)
-    return obj
-
-
 def _values(table: pa.Table, column: str) -> list[Any]:
     values = table.column(column).to_pylist()
     return ["NaN" if isinstance(v, float) and math.isnan(v) else v for v in values]
@@ -172,7 +156,7 @@ def test_round_trip(store_config: ConfigContext, backend: str, writer: str, read
     assert result.successful
     got = result.get(out, as_type=_reader_types()[reader])
     _check_dtypes(backend, writer, reader, got)
-    back = _as_arrow(got)
+    back = as_arrow(got)
     assert back.column_names == source.column_names
     for column in source.column_names:
         expected = _values(source, column)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from pipedag import ConfigContext, Flow, PandasArrowDataFrame, Stage, Table, TaskError, materialize, ref
 from pipedag.store.hooks import HOOKS, hook_for_object, hook_for_type
+from tests.store.hooks.frames import as_arrow
 
 
 def _input_types() -> list[Any]:
@@ -19,23 +20,6 @@ def _input_types() -> list[Any]:
     import polars as pl
 
     return [pd.DataFrame, PandasArrowDataFrame, pl.DataFrame, pl.LazyFrame, pa.Table, duckdb.DuckDBPyRelation, sa.Table]
-
-
-def _to_arrow(obj: Any) -> pa.Table:
-    import duckdb
-    import pandas as pd
-    import polars as pl
-
-    if isinstance(obj, pd.DataFrame):
-        return pa.Table.from_pandas(obj, preserve_index=False)
-    if isinstance(obj, pl.LazyFrame):
-        return obj.collect().to_arrow()
-    if isinstance(obj, pl.DataFrame):
-        return obj.to_arrow()
-    if isinstance(obj, duckdb.DuckDBPyRelation):
-        return obj.to_arrow_table()
-    assert isinstance(obj, pa.Table)
-    return obj
 
 
 @pytest.mark.parametrize("input_type", _input_types(), ids=lambda t: t.__name__)
@@ -62,7 +46,7 @@ def test_input_type_reaches_the_task(store_config: ConfigContext, input_type: An
     assert got.column("id").to_pylist() == expected_ids
     assert hook_for_type(input_type) is not None and len(seen) == 1
     if input_type is not sa.Table:
-        assert isinstance(_to_arrow(result.get(out, as_type=input_type)), pa.Table)
+        assert isinstance(as_arrow(result.get(out, as_type=input_type)), pa.Table)
 
 
 def test_text_output_runs_inside_the_database(store_config: ConfigContext) -> None:
