@@ -15,6 +15,7 @@ from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
 from pipedag.errors import (
     CacheError,
+    ColumnError,
     ConfigError,
     LockError,
     PipedagError,
@@ -33,6 +34,7 @@ __all__ = [
     "CODE_VERSION",
     "CacheError",
     "CacheValidation",
+    "ColumnError",
     "ConfigContext",
     "ConfigError",
     "ExternalTableReference",

@@ -8,6 +8,7 @@ Users catch these, never raw driver exceptions::
     ├── CacheError       an argument or cache-function value that cannot be hashed stably
     ├── TaskError        a task returned something pipedag cannot materialize
     ├── StoreError       the table store failed or was used the wrong way
+    │   ├── ColumnError  a column the database cannot hold (the message names it)
     │   └── LockError    another run of the same instance holds the lock
     └── StateError       an illegal lifecycle step (running a flow inside a flow, ...)
 
@@ -40,6 +41,10 @@ class TaskError(PipedagError):
 
 class StoreError(PipedagError):
     """The table store could not carry out an operation."""
+
+
+class ColumnError(StoreError):
+    """A column the database cannot hold as it is; the message names the column and the fix."""
 
 
 class LockError(StoreError):

@@ -321,3 +321,26 @@ def test_long_column_names_are_refused_not_truncated(postgres_config: ConfigCont
         store = postgres_config.create_store()
         with store:
             assert store.list_tables(store.data_schema("s")) == set()
+
+
+def test_nanoseconds_are_refused_not_truncated(postgres_config: ConfigContext) -> None:
+    """Sub-microsecond timestamps fail naming the column; whole microseconds (pandas' usual ns) pass."""
+    from pipedag import TaskError
+
+    @materialize(version="1")
+    def whole() -> pd.DataFrame:
+        return pd.DataFrame({"ts": pd.to_datetime(["2026-01-01 00:00:00.000001"])})
+
+    @materialize(version="1")
+    def precise() -> pa.Table:
+        return pa.table({"ts": pa.array([1_000_000_001], type=pa.timestamp("ns"))})
+
+    with Flow("ns") as flow, Stage("s"):
+        out = whole()
+    result = flow.run(config=postgres_config)
+    assert result.get(out).ts[0] == pd.Timestamp("2026-01-01 00:00:00.000001")
+
+    with Flow("ns") as flow, Stage("s"):
+        precise()
+    with pytest.raises(TaskError, match=r"store table 'precise': Column 'ts' holds nanosecond values.*microseconds"):
+        flow.run(config=postgres_config)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column, TableRef
-from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
 from pipedag.store.identifiers import qualified, quote
@@ -208,14 +208,14 @@ class PostgresTableStore(SQLTableStore):
         """
         for column in data.column_names:
             if len(column.encode()) > self.max_identifier_length:
-                raise StoreError(
+                raise ColumnError(
                     f"Column {column!r} of table {name!r} has {len(column.encode())} bytes; PostgreSQL keeps "
                     f"{self.max_identifier_length} and would shorten it silently. Rename the column."
                 )
-        data = _ingestible(data)
+        data = _microseconds(_ingestible(data))
         # pipedag writes the CREATE TABLE itself: ADBC would declare decimals as bare NUMERIC
         # (losing precision and scale) and reject some types with less helpful errors.
-        columns = ", ".join(f"{quote(f.name)} {_pg_type(f, name)}" for f in data.schema)
+        columns = ", ".join(f"{quote(f.name)} {_pg_type(f)}" for f in data.schema)
         self.execute_sql(f"CREATE TABLE {qualified(schema, name)} ({columns})")
         try:
             with self._bulk().cursor() as cur:
@@ -350,7 +350,7 @@ class PostgresTableStore(SQLTableStore):
         return dropped
 
 
-def _pg_type(field: pa.Field, table: str) -> str:
+def _pg_type(field: pa.Field) -> str:
     """The PostgreSQL column type for an Arrow field.
 
     Raises:
@@ -377,9 +377,9 @@ def _pg_type(field: pa.Field, table: str) -> str:
     if pa.types.is_decimal(kind):
         return f"numeric({kind.precision}, {kind.scale})"
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-        return _pg_type(pa.field(field.name, kind.value_type), table) + "[]"
-    raise StoreError(
-        f"Column {field.name!r} of table {table!r} has Arrow type {kind}, which the PostgreSQL store cannot "
+        return _pg_type(pa.field(field.name, kind.value_type)) + "[]"
+    raise ColumnError(
+        f"Column {field.name!r} has Arrow type {kind}, which the PostgreSQL store cannot "
         "hold (structs, maps, unions, unsigned 64-bit ints). Flatten it into plain columns or encode it as JSON text."
     )
 
@@ -404,6 +404,34 @@ def _ingestible(data: pa.Table) -> pa.Table:
         changed = changed or kind != field.type
         fields.append(field.with_type(kind))
     return data.cast(pa.schema(fields)) if changed else data
+
+
+def _microseconds(data: pa.Table) -> pa.Table:
+    """Cast nanosecond timestamps and times to PostgreSQL's microseconds, refusing to drop digits.
+
+    pandas timestamps are nanoseconds even when every value is whole microseconds, so those pass;
+    a value with sub-microsecond digits would be truncated silently by the driver instead.
+
+    Raises:
+        StoreError: naming the column whose values need nanosecond precision.
+    """
+    import pyarrow as pa
+
+    for i, field in enumerate(data.schema):
+        kind = field.type
+        if not (pa.types.is_timestamp(kind) or pa.types.is_time64(kind)) or kind.unit != "ns":
+            continue
+        target = pa.timestamp("us", tz=kind.tz) if pa.types.is_timestamp(kind) else pa.time64("us")
+        try:
+            column = data.column(i).cast(target)  # a safe cast raises instead of truncating
+        except pa.ArrowInvalid as exc:
+            raise ColumnError(
+                f"Column {field.name!r} holds nanosecond values; PostgreSQL keeps "
+                "microseconds and would drop digits. Round the column to microseconds first "
+                "(pandas: .dt.floor('us'); polars: .dt.cast_time_unit('us'))."
+            ) from exc
+        data = data.set_column(i, field.with_type(target), column)
+    return data
 
 
 def _safe(url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
-from pipedag.errors import StoreError
+from pipedag.errors import ColumnError, StoreError
 from pipedag.store.hooks.base import TableHook, module_of
 from pipedag.store.identifiers import qualified
 
@@ -29,6 +29,8 @@ def write_frame(store: SQLTableStore, data: pa.Table, schema: str, name: str) ->
     """
     try:
         store.write_arrow(schema, name, data)
+    except ColumnError:
+        raise  # already names the column
     except StoreError as exc:
         culprit = _find_bad_column(store, data, schema, name)
         if culprit is None:
