@@ -51,10 +51,30 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
+_PREFIXES_USED: list[str] = []
+
+
 @pytest.fixture
 def schema_prefix() -> Iterator[str]:
     """A unique schema prefix so that tests on a shared server never see each other's stages."""
-    yield f"t{uuid.uuid4().hex[:8]}_"
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    _PREFIXES_USED.append(prefix)
+    yield prefix
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_prefixed_schemas_at_exit() -> Iterator[None]:
+    """Leave the shared server clean: drop what any test wrote under a schema_prefix it was given."""
+    yield
+    if not _PREFIXES_USED:
+        return
+    import psycopg
+
+    try:
+        for prefix in _PREFIXES_USED:
+            drop_schemas(POSTGRES_URL, prefix)
+    except psycopg.OperationalError:
+        pass  # no server: nothing was written there
 
 
 def drop_schemas(url: str, prefix: str) -> None:
