@@ -7,7 +7,7 @@ Layout of a stage ``s`` (schema names get the instance's prefix/suffix):
   and a cache-valid table is simply kept where it is.
 * ``s`` holds one view per table, ``s.<table>``, pointing at the current physical table.
   This is what users query.
-* ``pipedag_metadata`` records runs, stage versions and, per version, every task's cache key
+* ``<prefix>pipedag_metadata<suffix>`` records runs, stage versions and, per version, every task's cache key
   and output tables (with their columns, so nothing is reflected on the hot path).
 
 Publishing a stage re-points the changed views and records the new version in one database
