@@ -122,9 +122,7 @@ class SequentialEngine:
         records = [r.record for r in runs]
         if ctx.store.publish_stage(stage.name, ctx.run_id, records, history):
             dropped = ctx.store.collect_garbage(stage.name, history)
-            ctx.blobs.publish(stage.name, history.published_blobs())
-            ctx.blobs.delete(stage.name, history.existing_blobs - history.referenced_blobs())
-            history.existing_blobs &= history.referenced_blobs()
+            ctx.blobs.collect_garbage(stage.name, history)
             get_logger().debug("stage published", stage=stage.name, dropped_tables=len(dropped))
         else:
             get_logger().debug("stage unchanged", stage=stage.name)

@@ -116,6 +116,13 @@ class FileBlobStore:
             json.dump(manifest, handle, indent=1, sort_keys=True)
         os.replace(handle.name, folder / MANIFEST)
 
+    def collect_garbage(self, stage: str, history: StageHistory) -> None:
+        """After a publish: mirror the new version and delete files no kept version uses."""
+        self.publish(stage, history.published_blobs())
+        unused = history.existing_blobs - history.referenced_blobs()
+        self.delete(stage, unused)
+        history.existing_blobs -= unused
+
     def delete(self, stage: str, files: Iterable[str]) -> None:
         """Remove blob files (unused versions, or blobs of a stage that failed)."""
         folder = self.stage_folder(stage)
