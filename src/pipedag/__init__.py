@@ -1,7 +1,7 @@
 """pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
 
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
-from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.context import CacheValidation, CacheValidationMode, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
 from pipedag.core.blob import Blob
 from pipedag.core.external import ExternalTableReference
@@ -34,6 +34,7 @@ __all__ = [
     "CODE_VERSION",
     "CacheError",
     "CacheValidation",
+    "CacheValidationMode",
     "ColumnError",
     "ConfigContext",
     "ConfigError",

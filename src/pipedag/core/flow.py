@@ -73,6 +73,10 @@ class Stage:
         node.name = base if not same_name else f"{base}_{len(same_name) + 1}"
         self.tasks.append(node)
 
+    def __pipedag_hash__(self) -> str:
+        """A Stage passed as a task argument enters the cache key by its name."""
+        return self.name
+
     def __repr__(self) -> str:
         return f"<Stage {self.name}>"
 

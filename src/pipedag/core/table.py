@@ -25,6 +25,36 @@ class Table:
     primary_key: str | list[str] | None = None
     indexes: list[list[str]] | None = None
 
+    def materialize(self, config_context: Any = None, schema: Any = None, return_as_type: Any = None) -> Any:
+        """Store this table now, inside the running task, and return it for further use.
+
+        The result is the stored table as the task's input type (an alias for SQL tasks, a
+        frame for pandas tasks) or as ``return_as_type``; returning it from the task returns
+        the stored table. Caching is the same as for returned tables (see
+        :mod:`pipedag.engine.imperative`).
+
+        Args:
+            config_context: Not supported outside a running task; must be None.
+            schema: Not supported outside a running task; must be None.
+            return_as_type: How to hand the stored table back (default: the task's input type).
+
+        Raises:
+            StateError: outside a running task, or with ``config_context``/``schema`` given.
+        """
+        from pipedag.context import TaskContext
+        from pipedag.engine.imperative import ImperativeTables
+        from pipedag.errors import StateError
+
+        context = TaskContext.current()
+        if config_context is not None or schema is not None or context is None:
+            raise StateError(
+                "Table.materialize() works inside a running task only, without config_context/schema: "
+                "pipedag writes tables only into the stages it publishes. To try a task's code outside a "
+                "flow, run the flow (or a part of it: flow.run(stage)) and read results with result.get()."
+            )
+        assert isinstance(context.state, ImperativeTables)
+        return context.state.materialize(self, return_as_type)
+
     @property
     def primary_key_columns(self) -> list[str]:
         """The primary key as a list (empty when there is none)."""

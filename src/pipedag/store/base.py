@@ -41,7 +41,7 @@ from pipedag.core.names import RESERVED_MARKER
 from pipedag.core.table import Column, TableRef
 from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store import metadata as md
-from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.history import StageHistory, TaskRecord
 from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
@@ -279,9 +279,8 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(
-                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
-            )
+            decoded, extra = TaskRecord.decode(json.loads(outputs))
+            record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decoded, extra)
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
@@ -350,7 +349,7 @@ class SQLTableStore(ABC):
                     "task": r.task,
                     "cache_key": r.cache_key,
                     "ingredients": json.dumps(r.ingredients.to_json()),
-                    "outputs": json.dumps(encode_outputs(r.outputs)),
+                    "outputs": json.dumps(r.encoded_outputs()),
                 }
                 for r in records
             ]
