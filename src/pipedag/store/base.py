@@ -321,8 +321,7 @@ class SQLTableStore(ABC):
         self._require_open()
         old = history.published_tables()
         new = {ref.name: ref for record in records for ref in record.tables()}
-        old_keys = {r.task: r.cache_key for r in history.current}
-        if history.versions and old_keys == {r.task: r.cache_key for r in records} and _same(old, new):
+        if history.versions and _contents(history.current) == _contents(records):
             return False
         schema = self.stage_schema(stage)
         with self.transaction():
@@ -396,8 +395,13 @@ class SQLTableStore(ABC):
                 self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
 
 
-def _same(old: dict[str, TableRef], new: dict[str, TableRef]) -> bool:
-    return old.keys() == new.keys() and all(old[n].physical_name == new[n].physical_name for n in new)
+def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
+    """Each task's cache key and whole recorded output (tables, blobs and plain values alike).
+
+    Comparing keys and tables alone would keep a stage "unchanged" when an unversioned task
+    returned a new plain value, and a later run of the next stage alone would read the old one.
+    """
+    return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
 
 
 def _now() -> dt.datetime:
