@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipedag.cache.auto_version import auto_version, check_auto_version
+from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
@@ -262,7 +262,8 @@ class TaskRunner:
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
             decision.key, decision.deterministic = ingredients.key(), False
-            decision.reason = "no version: runs every time"
+            auto = (node.task.version or self.ctx.config.default_version) == AUTO_VERSION
+            decision.reason = UNFINGERPRINTABLE if auto else "no version: runs every time"
             return decision
         decision.key = ingredients.key()
         decision.hit = None if forced else self.history.lookup(decision.key)
