@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -95,3 +97,17 @@ def test_shell_runs_psql_on_postgres(project: Project, capfd: pytest.CaptureFixt
     result = project.invoke("shell", "-c", "SELECT 40 + 2 AS answer")
     assert result.exit_code == 0
     assert "42" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["status"], ["sql", "SELECT * FROM range(50000)", "--max-rows", "0"]])
+def test_closed_pipe_ends_quietly(duckdb_project: Project, command: list[str]) -> None:
+    """`pipedag status | head` and `pipedag sql ... | head` exit 0 without a BrokenPipeError when the reader leaves."""
+    assert duckdb_project.invoke("run", "flow.py:flow").exit_code == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipedag.cli.main", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, errors
+    assert "BrokenPipe" not in errors and errors == ""

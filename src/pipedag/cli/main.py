@@ -6,6 +6,8 @@ the traceback instead.
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,11 @@ class PipedagGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (`pipedag status | head`): not an error. Point stdout at
+            # /dev/null so that the interpreter's final flush does not fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
