@@ -71,6 +71,8 @@ class SQLTableStore(ABC):
     max_identifier_length: ClassVar[int] = 63
     #: SQLAlchemy dialect used to render task SQL and metadata statements.
     dialect: ClassVar[sa.Dialect]
+    #: Whether column names that differ only in case name the same column.
+    case_insensitive_columns: ClassVar[bool] = False
 
     def __init__(self, config: ConfigContext) -> None:
         self.config = config

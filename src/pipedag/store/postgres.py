@@ -27,6 +27,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
+from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
@@ -235,21 +236,7 @@ class PostgresTableStore(SQLTableStore):
             if not _is_adbc_error(exc):
                 raise
             raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
-        return self._typed_decimals(schema, name, table)
-
-    def _typed_decimals(self, schema: str, name: str, table: pa.Table) -> pa.Table:
-        """ADBC hands NUMERIC over as text; turn ``numeric(p, s)`` columns back into Arrow decimals."""
-        import pyarrow as pa
-
-        if not any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in table.schema.types):
-            return table
-        for column in self.table_columns(schema, name):
-            match = _PARAMETRIZED.match(column.type)
-            if match and match.group(1) == "numeric":
-                index = table.schema.get_field_index(column.name)
-                decimal = pa.decimal128(int(match.group(2)), int(match.group(3) or 0))
-                table = table.set_column(index, column.name, table.column(index).cast(decimal))
-        return table
+        return restore_durations(_decimals(table, f"{schema}.{name}"))
 
     # ---------------------------------------------------------------- catalog
 
@@ -382,6 +369,46 @@ def _pg_type(field: pa.Field) -> str:
         f"Column {field.name!r} has Arrow type {kind}, which the PostgreSQL store cannot "
         "hold (structs, maps, unions, unsigned 64-bit ints). Flatten it into plain columns or encode it as JSON text."
     )
+
+
+def _decimals(table: pa.Table, where: str) -> pa.Table:
+    """Turn NUMERIC columns back into Arrow decimals.
+
+    ADBC hands NUMERIC over as text (an opaque extension type) with the column's ``typmod`` in
+    the field metadata: ``numeric(p, s)`` becomes ``decimal(p, s)``; a bare ``numeric`` gets the
+    largest scale among its values.
+
+    Raises:
+        ColumnError: for values no Arrow decimal holds (NaN, infinity, more than 76 digits).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        meta = field.metadata or {}
+        if meta.get(b"POSTGRESQL:type") != b"numeric":
+            continue
+        text = table.column(i)
+        if isinstance(field.type, pa.BaseExtensionType):
+            text = pa.chunked_array([chunk.storage for chunk in text.chunks], field.type.storage_type)
+        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+        if typmod >= 4:
+            precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
+        else:
+            fraction = pc.utf8_length(pc.replace_substring_regex(text, r"^[^.]*\.?", ""))
+            scale = int(pc.max(fraction).as_py() or 0)
+            digits = pc.utf8_length(pc.replace_substring_regex(text, r"[^0-9]", ""))
+            precision = max(int(pc.max(digits).as_py() or 1), scale + 1)
+        kind = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(min(precision, 76), scale)
+        try:
+            column = text.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ColumnError(
+                f"Column {field.name!r} of {where} holds NUMERIC values no decimal type keeps ({exc}); "
+                "cast it in SQL (e.g. to double precision or text)."
+            ) from exc
+        table = table.set_column(i, pa.field(field.name, kind, field.nullable), column)
+    return table
 
 
 def _is_adbc_error(exc: Exception) -> bool:
