@@ -110,6 +110,18 @@ def ensure_database(url: str) -> None:
         ) from exc
 
 
+def connect_error(url: str, exc: Exception, purpose: str) -> StoreError:
+    """The error for a failed connection; a missing database gets its own message and the fix."""
+    name = database_name(url)
+    if f'database "{name}" does not exist' in str(exc):
+        return StoreError(
+            f"PostgreSQL database {name!r} does not exist at {_safe(url)}. Create it (CREATE DATABASE "
+            f"{quote(name)}), or set table_store.args.create_database_if_not_exists: true in pipedag.yaml "
+            "to let pipedag create it."
+        )
+    return StoreError(f"Cannot connect to PostgreSQL at {_safe(url)} {purpose}: {exc}".strip())
+
+
 class PostgresTableStore(SQLTableStore):
     """Table store on a PostgreSQL server (15 or newer).
 
@@ -128,12 +140,23 @@ class PostgresTableStore(SQLTableStore):
         database_name(self.url)
         self._con: psycopg.Connection[Any] | None = None
         self._adbc: Any = None
+        self._in_transaction = False
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        """The open psycopg connection (autocommit outside :meth:`transaction`)."""
+        """The open psycopg connection (autocommit outside :meth:`transaction`).
+
+        A connection the server closed (terminated, idle timeout) is replaced between
+        transactions, so that a failed stage can still be cleaned up and the run recorded;
+        the statement that met the closed connection has already failed with a StoreError.
+        """
         if self._con is None:
             raise StateError("PostgreSQL store is not open; use `with store:` first.")
+        if self._con.broken and not self._in_transaction:
+            get_logger().warning("PostgreSQL connection was closed by the server; reconnecting")
+            self._con = None
+            self._connect()
+            assert self._con is not None
         return self._con
 
     # ------------------------------------------------------------ connections
@@ -146,7 +169,7 @@ class PostgresTableStore(SQLTableStore):
         try:
             self._con = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"Cannot connect to PostgreSQL at {_safe(self.url)}: {exc}".strip()) from exc
+            raise connect_error(self.url, exc, "for the table store") from exc
 
     def _disconnect(self) -> None:
         if self._adbc is not None:
@@ -155,6 +178,15 @@ class PostgresTableStore(SQLTableStore):
         if self._con is not None:
             self._con.close()
             self._con = None
+
+    def _reset_bulk(self) -> None:
+        """Forget the ADBC connection after a failure (it may be dead); the next transfer opens a new one."""
+        try:
+            if self._adbc is not None:
+                self._adbc.close()
+        except Exception:  # closing a broken connection may fail in any driver-specific way
+            pass
+        self._adbc = None
 
     def _bulk(self) -> Any:
         """The ADBC connection, opened on first bulk transfer (it costs ~70 ms, and imports pyarrow)."""
@@ -193,11 +225,16 @@ class PostgresTableStore(SQLTableStore):
         """One PostgreSQL transaction; a nested block becomes a savepoint of the outer one."""
         import psycopg
 
+        outer = not self._in_transaction
         try:
             with self.connection.transaction():
+                self._in_transaction = True
                 yield
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL transaction failed: {exc}") from exc
+        finally:
+            if outer:
+                self._in_transaction = False
 
     # ------------------------------------------------------------------- data
 
@@ -224,6 +261,7 @@ class PostgresTableStore(SQLTableStore):
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
+            self._reset_bulk()
             raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
 
     def read_arrow(self, schema: str, name: str) -> pa.Table:
@@ -235,6 +273,7 @@ class PostgresTableStore(SQLTableStore):
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
+            self._reset_bulk()
             raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
         return restore_durations(_decimals(table, f"{schema}.{name}"))
 
