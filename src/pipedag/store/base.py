@@ -139,6 +139,13 @@ class SQLTableStore(ABC):
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
 
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is a conflict with a concurrent transaction or process that a retry resolves.
+
+        Callers that run short transactions concurrently (the batch inventory) retry on these.
+        """
+        return False
+
     def default_blob_root(self) -> Path | None:
         """Where blobs go when the config names no folder; None for the working directory's default."""
         return None
@@ -417,6 +424,16 @@ def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
     returned a new plain value, and a later run of the next stage alone would read the old one.
     """
     return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _now() -> dt.datetime:
