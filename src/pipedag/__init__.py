@@ -6,6 +6,7 @@ from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_co
 from pipedag.core.blob import Blob
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.flow import Flow, Stage
+from pipedag.core.group import GroupNode, VisualizationStyle
 from pipedag.core.input_stage_versions import input_stage_versions
 from pipedag.core.raw_sql import RawSql
 from pipedag.core.ref import ref
@@ -41,6 +42,7 @@ __all__ = [
     "ConfigError",
     "ExternalTableReference",
     "Flow",
+    "GroupNode",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",
@@ -59,6 +61,7 @@ __all__ = [
     "TaskOutcome",
     "TaskOutput",
     "TaskState",
+    "VisualizationStyle",
     "WiringError",
     "create_basic_pipedag_config",
     "input_stage_versions",

@@ -82,7 +82,7 @@ class ImperativeTables:
 
     def _identity(self, hook: Any, obj: Any, table: Table, name: str) -> str:
         store = self.runner.ctx.store
-        options = [name, table.primary_key_columns, table.indexes or []]
+        options = [name, *table.options()[1:]]
         if hook.identity_is_content:
             return stable_hash(["imperative", hook.identity(store, obj), options])
         if self.node.task.lazy:
@@ -140,10 +140,11 @@ class ImperativeTables:
             schema=schema,
             physical_name=physical,
             key=identity,
-            columns=store.table_columns(schema, physical),
+            columns=(columns := store.table_columns(schema, physical)),
             rows=rows,
             primary_key=tuple(table.primary_key_columns),
             indexes=tuple(tuple(i) for i in table.indexes or ()),
+            not_null=tuple(table.not_null_columns([c.name for c in columns])),
         )
         self.written.append(ref)
         store.add_keys(ref)

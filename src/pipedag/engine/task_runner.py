@@ -386,6 +386,8 @@ class TaskRunner:
             written.extend(tables.values())
             return tables
         if isinstance(obj, Blob):
+            if obj.name is None:  # named like an unnamed table of the task
+                obj = replace(obj, name=self._table_name(node, replace(output, table=Table(None)), count))
             identity = stable_hash([key, path]) if deterministic else obj.identity()
             self._claim(node, f"blob {obj.name}")
             return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
@@ -489,10 +491,11 @@ class TaskRunner:
             schema=schema,
             physical_name=physical,
             key=identity,
-            columns=store.table_columns(schema, physical),
+            columns=(columns := store.table_columns(schema, physical)),
             rows=rows,
             primary_key=tuple(table.primary_key_columns),
             indexes=tuple(tuple(i) for i in table.indexes or ()),
+            not_null=tuple(table.not_null_columns([c.name for c in columns])),
         )
         written.append(ref)
         try:
@@ -578,7 +581,7 @@ def _replace_at(value: Any, refs: dict[tuple[Any, ...], TableRef], path: tuple[A
 
 
 def _options(table: Table) -> list[Any]:
-    return [table.name, table.primary_key_columns, table.indexes or []]
+    return table.options()
 
 
 def _value_key(value: Any) -> str:

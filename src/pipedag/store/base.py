@@ -315,8 +315,10 @@ class SQLTableStore(ABC):
         self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.data_schema(stage))}")
 
     def add_keys(self, ref: TableRef) -> None:
-        """Create the primary key and indexes a table asked for."""
+        """Create the NOT NULL constraints, primary key and indexes a table asked for."""
         target = qualified(ref.schema, ref.physical_name)
+        for column in ref.not_null:
+            self.execute_sql(f"ALTER TABLE {target} ALTER COLUMN {quote(column)} SET NOT NULL")
         if ref.primary_key:
             cols = ", ".join(quote(c) for c in ref.primary_key)
             self.execute_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({cols})")
