@@ -220,3 +220,11 @@ def test_core_config_module_and_disable_stage_locking(tmp_path: Path) -> None:
     assert cfg.lock_manager == "none" and cfg.instance_id == "i"
     assert cfg.blob_store_args["base_path"] == str(tmp_path / "b")
     assert from_core_config is create_basic_pipedag_config
+
+
+def test_container_module_reexports_the_wrappers() -> None:
+    """pipedag.container offers Table, Blob, RawSql and ExternalTableReference, as the peer's module does."""
+    import pipedag
+    from pipedag import container
+
+    assert all(getattr(container, name) is getattr(pipedag, name) for name in container.__all__)
