@@ -105,6 +105,8 @@ class _Output:
     path: tuple[Any, ...]
     table: Table
     hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
+    #: A lazy task's table: the content identity of this output alone (see ``TaskRunner.decide``).
+    own_key: str | None = None
 
     def identity(self, store: SQLTableStore) -> str | None:
         """What a lazy task's cache key hashes for this output."""
@@ -145,20 +147,29 @@ class TaskRunner:
                 ) from exc
         return value
 
-    def _input_label(self, output: TaskOutput, value: Any) -> str:
+    def _input_label(self, output: TaskOutput, value: Any, qualified: bool = False) -> str:
+        """``stage.table`` for a table; ``task[path]`` for another value (``stage.task[path]`` if ``qualified``).
+
+        A plain value is named without its stage so that a task moved to another stage,
+        returning an equal value, leaves its consumers' keys (and caches) as they were.
+        """
         if isinstance(value, TableRef):
             return value.label
-        return output.node.label + "".join(f"[{p!r}]" for p in output.path)
+        path = "".join(f"[{p!r}]" for p in output.path)
+        return (output.node.label if qualified else output.node.name) + path
 
     def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
         labels: dict[str, str] = {}
+        named: dict[int, str] = {}
         for output in iter_outputs((node.args, node.kwargs)):
             value = self._resolve(output)
-            labels[self._input_label(output, value)] = _value_key(value)
+            label, key = self._input_label(output, value), _value_key(value)
+            if labels.get(label, key) != key:  # two tasks of one name in two stages: keep them apart
+                label = self._input_label(output, value, qualified=True)
+            labels[label] = key
+            named[id(output)] = label
         try:
-            arguments = stable_hash(
-                map_outputs((node.args, node.kwargs), lambda o: {"__input__": self._input_label(o, self._resolve(o))})
-            )
+            arguments = stable_hash(map_outputs((node.args, node.kwargs), lambda o: {"__input__": named[id(o)]}))
         except CacheError as exc:
             raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
         cv = self.ctx.config.cache_validation
@@ -256,9 +267,15 @@ class TaskRunner:
         if node.task.lazy:
             decision.result = self._call(node, inputs)
             decision.outputs = self._find_outputs(node, decision.result)
-            ingredients.query = stable_hash(
-                [[list(o.path), o.identity(self.ctx.store)] for o in decision.outputs]
-            )
+            identities = [o.identity(self.ctx.store) for o in decision.outputs]
+            # Each table's identity covers what it depends on (everything but the other outputs'
+            # SQL), so consumers of an unchanged output stay cache-valid when a sibling changed.
+            common = ingredients.key()
+            for o, identity in zip(decision.outputs, identities, strict=True):
+                if o.hook is not None:
+                    o.own_key = stable_hash([common, list(o.path), identity, _options(o.table)])
+            paths = [list(o.path) for o in decision.outputs]
+            ingredients.query = stable_hash([list(pair) for pair in zip(paths, identities, strict=True)])
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
             decision.key, decision.deterministic = ingredients.key(), False
@@ -442,7 +459,9 @@ class TaskRunner:
         name = self._table_name(node, output, count)
         self._claim(node, name, _described(output))
         table = output.table
-        if deterministic:
+        if deterministic and output.own_key is not None:
+            identity = output.own_key
+        elif deterministic:
             identity = stable_hash([key, list(output.path)])
         elif hook.identity_is_content:
             identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
