@@ -28,10 +28,15 @@ class Ingredients:
     cache_function: str | None = None
     query: str | None = None
     options: str | None = None
+    #: CODE_VERSION-style fingerprint of a manually versioned task's code. Not part of the key:
+    #: it only lets pipedag say that the code changed while the version did not.
+    code: str | None = None
 
     def key(self) -> str:
-        """The cache key: a stable hash over all ingredients."""
-        return stable_hash(self.to_json())
+        """The cache key: a stable hash over all ingredients (except ``code``)."""
+        data = self.to_json()
+        del data["code"]
+        return stable_hash(data)
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for the metadata schema."""
@@ -44,6 +49,7 @@ class Ingredients:
             "cache_function": self.cache_function,
             "query": self.query,
             "options": self.options,
+            "code": self.code,
         }
 
     @classmethod
@@ -75,6 +81,15 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
     if old.options != new.options:
         reasons.append("output table options changed")
     return ", ".join(reasons) or "cache key changed"
+
+
+def forgotten_bump(cached: Ingredients, current: Ingredients) -> str | None:
+    """The warning for a cache hit whose code changed while its manual version did not, else None."""
+    if cached.code is None or current.code is None or cached.code == current.code:
+        return None
+    if cached.version != current.version:
+        return None
+    return f"code changed since the cached run, version still {current.version}: bump it or use CODE_VERSION"
 
 
 def _version_change(old: str | None, new: str | None) -> str:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
-from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.cache.keys import Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
 from pipedag.core.blob import Blob, BlobRef
@@ -184,7 +184,20 @@ class TaskRunner:
             inputs=labels,
             arguments=arguments,
             cache_function=cache_value,
+            code=self._code_fingerprint(node) if version != IGNORED_VERSION else None,
         )
+
+    def _code_fingerprint(self, node: TaskNode) -> str | None:
+        """The code hash of a task with a hand-written version, to notice a forgotten bump."""
+        version = node.task.version
+        if version is None and not node.task.lazy:
+            version = self.ctx.config.default_version
+        if version is None or version in (CODE_VERSION, AUTO_VERSION):
+            return None
+        try:
+            return code_version(node.task.fn)
+        except CacheError:
+            return None  # no source to compare: nothing to say
 
     def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
         """Hash of the cache function's value, as the cache_validation mode allows."""
@@ -288,6 +301,10 @@ class TaskRunner:
             decision.reason = "forced by cache_validation" if forced else self._why(node, ingredients)
         else:
             decision.reason = "cache hit"
+            stale = forgotten_bump(decision.hit.ingredients, ingredients)
+            if stale is not None:  # reported, never acted on: the user decides whether to rerun
+                decision.reason += f" ({stale})"
+                get_logger().warning(stale, task=node.label)
         return decision
 
     def run(self, node: TaskNode) -> TaskRun:
@@ -302,7 +319,7 @@ class TaskRunner:
         """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
         node, start, key, ingredients = decision.node, decision.start, decision.key, decision.ingredients
         if decision.hit is not None:
-            return self._cache_hit(node, start, key, ingredients, decision.hit)
+            return self._cache_hit(node, start, key, ingredients, decision.hit, decision.reason)
         if isinstance(node.task, StageVersionsTask):
             from pipedag.engine.stage_versions import execute_stage_versions
 
@@ -319,12 +336,13 @@ class TaskRunner:
         return explain_change(last.ingredients if last else None, ingredients)
 
     def _cache_hit(
-        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord
+        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord, reason: str
     ) -> TaskRun:
         for ref in hit.tables():
             self._claim(node, ref.name)
-        record = TaskRecord(node.name, key, ingredients, hit.outputs)
-        outcome = self._outcome(node, TaskState.CACHE_VALID, "cache hit", hit.outputs, start)
+        # The outputs are those of the cached run, so is the code fingerprint that made them.
+        record = TaskRecord(node.name, key, replace(ingredients, code=hit.ingredients.code), hit.outputs)
+        outcome = self._outcome(node, TaskState.CACHE_VALID, reason, hit.outputs, start)
         return TaskRun(record, outcome, [])
 
     def _execute(
