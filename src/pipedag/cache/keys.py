@@ -15,6 +15,11 @@ from typing import Any
 
 from pipedag.cache.hashing import stable_hash
 
+#: How pipedag lays tables out in the database (column types, encodings, naming). Bump it with
+#: any change that makes a table written before read back differently: every cache key and
+#: table identity carries it, so all tables are rebuilt once instead of served stale.
+STORAGE_FORMAT_VERSION = 1
+
 
 @dataclass
 class Ingredients:
@@ -31,6 +36,8 @@ class Ingredients:
     #: CODE_VERSION-style fingerprint of a manually versioned task's code. Not part of the key:
     #: it only lets pipedag say that the code changed while the version did not.
     code: str | None = None
+    #: The :data:`STORAGE_FORMAT_VERSION` the task's tables were written with (0: before it existed).
+    storage_format: int = STORAGE_FORMAT_VERSION
 
     def key(self) -> str:
         """The cache key: a stable hash over all ingredients (except ``code``)."""
@@ -50,12 +57,17 @@ class Ingredients:
             "query": self.query,
             "options": self.options,
             "code": self.code,
+            "storage_format": self.storage_format,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ingredients:
-        """Inverse of :meth:`to_json`."""
-        return cls(**data)
+        """Inverse of :meth:`to_json`; records from before storage formats were tracked get format 0.
+
+        Raises:
+            TypeError: for fields this version does not know (metadata of another pipedag version).
+        """
+        return cls(**{"storage_format": 0, **data})
 
 
 def explain_change(old: Ingredients | None, new: Ingredients) -> str:
@@ -63,6 +75,8 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
     if old is None:
         return "no earlier run of this task"
     reasons: list[str] = []
+    if old.storage_format != new.storage_format:
+        reasons.append(f"pipedag's storage format changed ({old.storage_format} -> {new.storage_format})")
     if old.version != new.version:
         reasons.append(_version_change(old.version, new.version))
     for label in sorted(new.inputs.keys() - old.inputs.keys()):

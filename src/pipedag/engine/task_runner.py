@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
-from pipedag.cache.keys import Ingredients, explain_change, forgotten_bump
+from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
 from pipedag.core.blob import Blob, BlobRef
@@ -482,7 +482,7 @@ class TaskRunner:
         elif deterministic:
             identity = stable_hash([key, list(output.path)])
         elif hook.identity_is_content:
-            identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
+            identity = stable_hash([hook.identity(store, table.obj), _options(table), name, STORAGE_FORMAT_VERSION])
         else:
             identity = stable_hash([key, self.ctx.run_id, list(output.path)])
         physical = store.physical_name(name, identity)

@@ -88,7 +88,12 @@ class SQLTableStore(ABC):
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
         self._connect()
         self.state = StoreState.OPEN
-        self._ensure_metadata()
+        try:
+            self._ensure_metadata()
+            self._check_metadata_version()
+        except BaseException:
+            self.close()  # the caller's `with` block never started: release the database here
+            raise
 
     def close(self) -> None:
         """Disconnect (releases the database file for other processes on DuckDB)."""
@@ -237,6 +242,27 @@ class SQLTableStore(ABC):
             for table in md.metadata.sorted_tables:
                 self.execute(CreateTable(table, if_not_exists=True))
 
+    def _check_metadata_version(self) -> None:
+        """Refuse metadata written by a newer pipedag; stamp (migrate) older metadata.
+
+        Raises:
+            StoreError: naming the versions and the fix when the metadata is newer than this pipedag.
+        """
+        v = md.schema_version
+        with self.transaction():
+            (found,) = self.execute(sa.select(sa.func.max(v.c.version)))[0]
+            if found is not None and int(found) > md.SCHEMA_VERSION:
+                raise StoreError(
+                    f"The metadata schema {self.metadata_schema!r} of instance {self.config.instance_name!r} was "
+                    f"written by a newer pipedag (metadata version {found}; this pipedag reads up to "
+                    f"{md.SCHEMA_VERSION}). Upgrade pipedag, or give this instance another schema_prefix."
+                )
+            if found is None or int(found) < md.SCHEMA_VERSION:
+                # Versions before 1 had today's layout: their records only lack the storage format,
+                # which makes every task rerun once (Ingredients.from_json reads it as format 0).
+                self.execute(v.delete())
+                self.execute(v.insert().values(version=md.SCHEMA_VERSION))
+
     # ------------------------------------------------------------- the algorithm
 
     def begin_run(self, flow: str) -> int:
@@ -279,9 +305,16 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(
-                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
-            )
+            try:
+                record = TaskRecord(
+                    task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
+                )
+            except (TypeError, KeyError, ValueError, AttributeError) as exc:
+                raise StoreError(
+                    f"The metadata record of task {stage}.{task} (run {run_id}) in {self.metadata_schema!r} cannot "
+                    f"be read ({type(exc).__name__}: {exc}); it was written by another pipedag version or edited. "
+                    "Run `pipedag clear-metadata` (every task then reruns once) or use another schema_prefix."
+                ) from exc
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
