@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
+from pipedag.core.sql_text import check_single_statement
 from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ _SQL_TYPES = (sa.sql.Select, sa.sql.TextClause, sa.sql.CompoundSelect, sa.Table,
 def _query(obj: Any) -> sa.ClauseElement:
     if isinstance(obj, sa.Table | sa.sql.Alias | sa.sql.Subquery):
         return sa.select(obj)
+    if isinstance(obj, sa.sql.TextClause):
+        check_single_statement(obj.text)
     return obj  # type: ignore[no-any-return]
 
 
