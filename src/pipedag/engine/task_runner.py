@@ -196,8 +196,8 @@ class TaskRunner:
             return None
         try:
             return code_version(node.task.fn)
-        except CacheError:
-            return None  # no source to compare: nothing to say
+        except Exception:  # advisory only: a task that cannot be fingerprinted still runs as before
+            return None
 
     def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
         """Hash of the cache function's value, as the cache_validation mode allows."""
