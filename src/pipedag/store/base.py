@@ -26,7 +26,7 @@ import datetime as dt
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +39,8 @@ from pipedag.cache.hashing import digest
 from pipedag.cache.keys import Ingredients
 from pipedag.core.names import RESERVED_MARKER
 from pipedag.core.table import Column, TableRef
-from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.errors import ConfigError, LockError, StateError, StoreError
+from pipedag.log import get_logger
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
 from pipedag.store.identifiers import qualified, quote
@@ -337,24 +338,52 @@ class SQLTableStore(ABC):
         old_keys = {r.task: r.cache_key for r in history.current}
         if history.versions and old_keys == {r.task: r.cache_key for r in records} and _same(old, new):
             return False
+        try:
+            self._swap_views(stage, run_id, records, old, new)
+        except LockError:
+            raise  # the lock is gone: touch nothing more, the next run cleans up
+        except StoreError as exc:
+            self._drop_unpublished(new.values(), history)
+            raise StoreError(
+                f"Publishing stage {stage!r} failed, so its last published version stays in place and this "
+                f"run's tables of it were dropped: {exc}"
+            ) from exc
+        history.versions[run_id] = records
+        return True
+
+    def _swap_views(
+        self, stage: str, run_id: int, records: list[TaskRecord], old: dict[str, TableRef], new: dict[str, TableRef]
+    ) -> None:
+        """The publish transaction: check the lock, re-point changed views, record the version."""
         schema = self.stage_schema(stage)
         with self.transaction():
             verify_lock(self)  # a run that lost its instance lock must not publish
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for name in old.keys() - new.keys():
-                self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+                self._drop_view(schema, name)
             for name, ref in new.items():
                 if name not in old or old[name].physical_name != ref.physical_name:
                     self._point_view(schema, name, ref)
             self._record_version(stage, run_id, records)
-        history.versions[run_id] = records
-        return True
 
     def _point_view(self, schema: str, name: str, ref: TableRef) -> None:
-        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+        """Point view ``schema.name`` at a physical table, replacing it in place (views on it keep working)."""
         self.execute_sql(
-            f"CREATE VIEW {qualified(schema, name)} AS SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
+            f"CREATE OR REPLACE VIEW {qualified(schema, name)} AS "
+            f"SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
         )
+
+    def _drop_view(self, schema: str, name: str) -> None:
+        """Drop a view of a table the stage no longer has."""
+        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+
+    def _drop_unpublished(self, refs: Iterable[TableRef], history: StageHistory) -> None:
+        """After a failed publish: drop the tables this run wrote (no retained version uses them)."""
+        kept = history.referenced_tables()
+        try:
+            self.drop_tables([r for r in refs if not r.external and r.physical_name not in kept])
+        except StoreError as exc:  # e.g. inside an outer transaction that already failed
+            get_logger().warning("could not drop the tables of an unpublished stage; the next run will", error=str(exc))
 
     def _record_version(self, stage: str, run_id: int, records: list[TaskRecord]) -> None:
         self.execute(md.stage_versions.insert().values(stage=stage, run_id=run_id, published_at=_now()))
