@@ -82,8 +82,12 @@ class SQLTableStore(ABC):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def open(self) -> None:
+    def open(self, create: bool = True) -> None:
         """Connect and make sure the metadata schema exists.
+
+        Args:
+            create: False to only look (admin commands): nothing is created, and
+                :meth:`metadata_exists` tells whether there is anything to look at.
 
         Raises:
             StateError: if the store was opened before.
@@ -92,7 +96,29 @@ class SQLTableStore(ABC):
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
         self._connect()
         self.state = StoreState.OPEN
-        self._ensure_metadata()
+        if create:
+            self._ensure_metadata()
+
+    def database_exists(self) -> bool:
+        """Whether the database exists already (checked before opening, which may create it)."""
+        return True
+
+    def metadata_exists(self) -> bool:
+        """Whether this instance's metadata schema exists."""
+        literal = self.metadata_schema.replace("'", "''")
+        rows = self.execute_sql(
+            "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() "
+            f"AND schema_name = '{literal}'"
+        )
+        return bool(rows)
+
+    def dependent_views(self, relations: Sequence[tuple[str, str]]) -> list[str]:
+        """Views outside ``relations`` (``(schema, name)`` pairs) that read any of them.
+
+        Databases that do not track view dependencies (DuckDB) never drop such views along with
+        what they read, so they report none.
+        """
+        return []
 
     def close(self) -> None:
         """Disconnect (releases the database file for other processes on DuckDB)."""
