@@ -166,6 +166,13 @@ class SQLTableStore(ABC):
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
 
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is a conflict with a concurrent transaction or process that a retry resolves.
+
+        Callers that run short transactions concurrently (the batch inventory) retry on these.
+        """
+        return False
+
     def default_blob_root(self) -> Path | None:
         """Where blobs go when the config names no folder; None for the working directory's default."""
         return None
@@ -361,8 +368,7 @@ class SQLTableStore(ABC):
         self._require_open()
         old = history.published_tables()
         new = {ref.name: ref for record in records for ref in record.tables()}
-        old_keys = {r.task: r.cache_key for r in history.current}
-        if history.versions and old_keys == {r.task: r.cache_key for r in records} and _same(old, new):
+        if history.versions and _contents(history.current) == _contents(records):
             return False
         try:
             self._swap_views(stage, run_id, records, old, new)
@@ -466,8 +472,23 @@ class SQLTableStore(ABC):
                 self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
 
 
-def _same(old: dict[str, TableRef], new: dict[str, TableRef]) -> bool:
-    return old.keys() == new.keys() and all(old[n].physical_name == new[n].physical_name for n in new)
+def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
+    """Each task's cache key and whole recorded output (tables, blobs and plain values alike).
+
+    Comparing keys and tables alone would keep a stage "unchanged" when an unversioned task
+    returned a new plain value, and a later run of the next stage alone would read the old one.
+    """
+    return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _now() -> dt.datetime:

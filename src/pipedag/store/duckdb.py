@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
-from pipedag.store.base import SQLTableStore
+from pipedag.store.base import SQLTableStore, error_chain
 from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
@@ -176,9 +176,25 @@ class DuckDBTableStore(SQLTableStore):
             self.connection.execute("ROLLBACK")
             raise
         else:
-            self.connection.execute("COMMIT")
+            import duckdb
+
+            try:
+                self.connection.execute("COMMIT")
+            except duckdb.Error as exc:  # e.g. a conflict with a concurrent transaction; DuckDB rolled back
+                raise StoreError(f"DuckDB could not commit: {exc}") from exc
         finally:
             self._in_transaction = False
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Write conflicts between transactions, and another process holding the file, pass with a retry."""
+        import duckdb
+
+        for exc in error_chain(error):
+            if isinstance(exc, duckdb.TransactionException):
+                return True
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                return True
+        return False
 
     def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
         """Bulk-create a table from Arrow through DuckDB's zero-copy Arrow scan."""

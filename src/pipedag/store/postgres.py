@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from pipedag.core.table import Column, TableRef
 from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
-from pipedag.store.base import SQLTableStore
+from pipedag.store.base import SQLTableStore, error_chain
 from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
@@ -235,6 +235,17 @@ class PostgresTableStore(SQLTableStore):
         finally:
             if outer:
                 self._in_transaction = False
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Serialization failures, deadlocks, and catalog races of concurrent ``CREATE ... IF NOT EXISTS``."""
+        import psycopg
+
+        for exc in error_chain(error):
+            if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+                return True
+            if isinstance(exc, psycopg.errors.UniqueViolation) and (exc.diag.constraint_name or "").startswith("pg_"):
+                return True
+        return False
 
     # ------------------------------------------------------------------- data
 
