@@ -26,7 +26,7 @@ import datetime as dt
 import enum
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +39,8 @@ from pipedag.cache.hashing import digest
 from pipedag.cache.keys import Ingredients
 from pipedag.core.names import RESERVED_MARKER
 from pipedag.core.table import Column, TableRef
-from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.errors import ConfigError, LockError, StateError, StoreError
+from pipedag.log import get_logger
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
 from pipedag.store.identifiers import qualified, quote
@@ -81,8 +82,12 @@ class SQLTableStore(ABC):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def open(self) -> None:
+    def open(self, create: bool = True) -> None:
         """Connect and make sure the metadata schema exists.
+
+        Args:
+            create: False to only look (admin commands): nothing is created, and
+                :meth:`metadata_exists` tells whether there is anything to look at.
 
         Raises:
             StateError: if the store was opened before.
@@ -91,12 +96,34 @@ class SQLTableStore(ABC):
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
         self._connect()
         self.state = StoreState.OPEN
-        try:
-            self._ensure_metadata()
-            self._check_metadata_version()
-        except BaseException:
-            self.close()  # the caller's `with` block never started: release the database here
-            raise
+        if create:  # inspecting commands open without creating (or migrating) anything
+            try:
+                self._ensure_metadata()
+                self._check_metadata_version()
+            except BaseException:
+                self.close()  # the caller's `with` block never started: release the database here
+                raise
+
+    def database_exists(self) -> bool:
+        """Whether the database exists already (checked before opening, which may create it)."""
+        return True
+
+    def metadata_exists(self) -> bool:
+        """Whether this instance's metadata schema exists."""
+        literal = self.metadata_schema.replace("'", "''")
+        rows = self.execute_sql(
+            "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() "
+            f"AND schema_name = '{literal}'"
+        )
+        return bool(rows)
+
+    def dependent_views(self, relations: Sequence[tuple[str, str]]) -> list[str]:
+        """Views outside ``relations`` (``(schema, name)`` pairs) that read any of them.
+
+        Databases that do not track view dependencies (DuckDB) never drop such views along with
+        what they read, so they report none.
+        """
+        return []
 
     def close(self) -> None:
         """Disconnect (releases the database file for other processes on DuckDB)."""
@@ -376,24 +403,52 @@ class SQLTableStore(ABC):
         new = {ref.name: ref for record in records for ref in record.tables()}
         if history.versions and _contents(history.current) == _contents(records):
             return False
+        try:
+            self._swap_views(stage, run_id, records, old, new)
+        except LockError:
+            raise  # the lock is gone: touch nothing more, the next run cleans up
+        except StoreError as exc:
+            self._drop_unpublished(new.values(), history)
+            raise StoreError(
+                f"Publishing stage {stage!r} failed, so its last published version stays in place and this "
+                f"run's tables of it were dropped: {exc}"
+            ) from exc
+        history.versions[run_id] = records
+        return True
+
+    def _swap_views(
+        self, stage: str, run_id: int, records: list[TaskRecord], old: dict[str, TableRef], new: dict[str, TableRef]
+    ) -> None:
+        """The publish transaction: check the lock, re-point changed views, record the version."""
         schema = self.stage_schema(stage)
         with self.transaction():
             verify_lock(self)  # a run that lost its instance lock must not publish
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for name in old.keys() - new.keys():
-                self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+                self._drop_view(schema, name)
             for name, ref in new.items():
                 if name not in old or old[name].physical_name != ref.physical_name:
                     self._point_view(schema, name, ref)
             self._record_version(stage, run_id, records)
-        history.versions[run_id] = records
-        return True
 
     def _point_view(self, schema: str, name: str, ref: TableRef) -> None:
-        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+        """Point view ``schema.name`` at a physical table, replacing it in place (views on it keep working)."""
         self.execute_sql(
-            f"CREATE VIEW {qualified(schema, name)} AS SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
+            f"CREATE OR REPLACE VIEW {qualified(schema, name)} AS "
+            f"SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
         )
+
+    def _drop_view(self, schema: str, name: str) -> None:
+        """Drop a view of a table the stage no longer has."""
+        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+
+    def _drop_unpublished(self, refs: Iterable[TableRef], history: StageHistory) -> None:
+        """After a failed publish: drop the tables this run wrote (no retained version uses them)."""
+        kept = history.referenced_tables()
+        try:
+            self.drop_tables([r for r in refs if not r.external and r.physical_name not in kept])
+        except StoreError as exc:  # e.g. inside an outer transaction that already failed
+            get_logger().warning("could not drop the tables of an unpublished stage; the next run will", error=str(exc))
 
     def _record_version(self, stage: str, run_id: int, records: list[TaskRecord]) -> None:
         self.execute(md.stage_versions.insert().values(stage=stage, run_id=run_id, published_at=_now()))
