@@ -49,8 +49,13 @@ class SqlHook(TableHook):
 
     @classmethod
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:
-        """An alias named like the logical table, over the physical table, typed from metadata."""
-        return store.sa_table(ref).alias(ref.name)
+        """An alias over the physical table, typed from metadata.
+
+        The alias is anonymous: SQLAlchemy numbers it after the physical name when it renders
+        the query (``"t__1a2b3c4d5e6f_1"``), the same way on every run, so that two inputs
+        named alike (same table name in two stages, or one table passed twice) never clash.
+        """
+        return store.sa_table(ref).alias()
 
     @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
