@@ -20,6 +20,7 @@ from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
+from pipedag.context import running_task
 from pipedag.core.blob import Blob, BlobRef
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.input_stage_versions import StageVersionsTask
@@ -29,6 +30,12 @@ from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
+from pipedag.engine.imperative import (
+    ImperativeTables,
+    imperative_extra,
+    imperative_identities,
+    imperative_result,
+)
 from pipedag.engine.io import read_tables
 from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
@@ -115,6 +122,8 @@ class _Output:
             return schema_placeholders(store, obj.identity())
         if isinstance(obj, Blob | ExternalTableReference):
             return obj.identity()
+        if isinstance(obj, TableRef):  # materialized imperatively inside the task
+            return obj.key
         assert self.hook is not None
         return self.hook.identity(store, obj)
 
@@ -258,7 +267,7 @@ class TaskRunner:
         as_type = self._input_type(node)
         args, kwargs = read_tables(self.ctx.store, inputs, as_type, self.ctx.blobs)
         get_logger().debug("calling task", task=node.label, input_type=getattr(as_type, "__qualname__", as_type))
-        return node.task.fn(*args, **kwargs)
+        return imperative_result(node.task.fn(*args, **kwargs))
 
     # --------------------------------------------------------------- decision
 
@@ -288,7 +297,9 @@ class TaskRunner:
                 if o.hook is not None:
                     o.own_key = stable_hash([common, list(o.path), identity, _options(o.table)])
             paths = [list(o.path) for o in decision.outputs]
-            ingredients.query = stable_hash([list(pair) for pair in zip(paths, identities, strict=True)])
+            ingredients.query = stable_hash(
+                [list(pair) for pair in zip(paths, identities, strict=True)] + imperative_identities()
+            )
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
             decision.key, decision.deterministic = ingredients.key(), False
@@ -309,11 +320,12 @@ class TaskRunner:
 
     def run(self, node: TaskNode) -> TaskRun:
         """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
-        if isinstance(node.task, StageVersionsTask):
-            from pipedag.engine.stage_versions import run_stage_versions_task
+        with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(self, node)):
+            if isinstance(node.task, StageVersionsTask):
+                from pipedag.engine.stage_versions import run_stage_versions_task
 
-            return run_stage_versions_task(self, node)
-        return self.carry_out(self.decide(node))
+                return run_stage_versions_task(self, node)
+            return self.carry_out(self.decide(node))
 
     def carry_out(self, decision: Decision) -> TaskRun:
         """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
@@ -341,7 +353,7 @@ class TaskRunner:
         for ref in hit.tables():
             self._claim(node, ref.name)
         # The outputs are those of the cached run, so is the code fingerprint that made them.
-        record = TaskRecord(node.name, key, replace(ingredients, code=hit.ingredients.code), hit.outputs)
+        record = TaskRecord(node.name, key, replace(ingredients, code=hit.ingredients.code), hit.outputs, hit.extra)
         outcome = self._outcome(node, TaskState.CACHE_VALID, reason, hit.outputs, start)
         return TaskRun(record, outcome, [])
 
@@ -381,7 +393,8 @@ class TaskRunner:
             self.ctx.blobs.delete(node.stage.name, [b.file for b in blobs])
             raise
         stored = _replace_at(result, refs)
-        record = TaskRecord(node.name, key, ingredients, stored)
+        extra = imperative_extra(stored, written)
+        record = TaskRecord(node.name, key, ingredients, stored, extra)
         return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written, blobs)
 
     def _store_output(
@@ -396,6 +409,8 @@ class TaskRunner:
     ) -> Any:
         """Store one output; returns what replaces it in the task's recorded result."""
         obj, path = output.table.obj, list(output.path)
+        if isinstance(obj, TableRef):
+            return obj  # stored by Table.materialize() while the task ran
         if output.hook is not None:
             return self._store_table(node, key, output, count, deterministic, written)
         if isinstance(obj, RawSql):
@@ -408,6 +423,8 @@ class TaskRunner:
             written.extend(tables.values())
             return tables
         if isinstance(obj, Blob):
+            if obj.name is None:  # named like an unnamed table of the task
+                obj = replace(obj, name=self._table_name(node, replace(output, table=Table(None)), count))
             identity = stable_hash([key, path]) if deterministic else obj.identity()
             self._claim(node, f"blob {obj.name}")
             return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
@@ -453,6 +470,14 @@ class TaskRunner:
             shown = f" (from {written!r})" if written is not None and written != name else ""
             raise TaskError(f"Task {node.label}: {exc}{shown}") from None
 
+    def _unclaimed(self, node: TaskNode, name: str) -> str:
+        """A derived table name yields to a table another task of the stage named explicitly: ``name_2``, ..."""
+        candidate, n = name, 1
+        while self.table_owners.get(candidate, (node.label, ""))[0] != node.label:
+            n += 1
+            candidate = f"{name}_{n}"
+        return candidate
+
     def _claim(self, node: TaskNode, name: str, output: str = "") -> None:
         """Register ``name`` for ``node``; ``output`` describes the output claiming it (for errors)."""
         owner, first = self.table_owners.setdefault(name, (node.label, output))
@@ -475,6 +500,8 @@ class TaskRunner:
         store, stage, hook = self.ctx.store, node.stage.name, output.hook
         assert hook is not None
         name = self._table_name(node, output, count)
+        if output.table.name is None:
+            name = self._unclaimed(node, name)
         self._claim(node, name, _described(output))
         table = output.table
         if deterministic and output.own_key is not None:
@@ -503,10 +530,11 @@ class TaskRunner:
             schema=schema,
             physical_name=physical,
             key=identity,
-            columns=store.table_columns(schema, physical),
+            columns=(columns := store.table_columns(schema, physical)),
             rows=rows,
             primary_key=tuple(table.primary_key_columns),
             indexes=tuple(tuple(i) for i in table.indexes or ()),
+            not_null=tuple(table.not_null_columns([c.name for c in columns])),
         )
         written.append(ref)
         try:
@@ -517,7 +545,7 @@ class TaskRunner:
 
 
 def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
-    if isinstance(value, RawSql | Blob | ExternalTableReference):
+    if isinstance(value, RawSql | Blob | ExternalTableReference | TableRef):
         found.append(_Output(path, Table(value), None))
         return
     if isinstance(value, Table) and isinstance(value.obj, ExternalTableReference):
@@ -592,7 +620,7 @@ def _replace_at(value: Any, refs: dict[tuple[Any, ...], TableRef], path: tuple[A
 
 
 def _options(table: Table) -> list[Any]:
-    return [table.name, table.primary_key_columns, table.indexes or []]
+    return table.options()
 
 
 def _value_key(value: Any) -> str:

@@ -42,7 +42,7 @@ from pipedag.core.table import Column, TableRef
 from pipedag.errors import ConfigError, LockError, StateError, StoreError
 from pipedag.log import get_logger
 from pipedag.store import metadata as md
-from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.history import StageHistory, TaskRecord
 from pipedag.store.identifiers import qualified, quote
 from pipedag.store.locks import verify_lock
 
@@ -353,9 +353,8 @@ class SQLTableStore(ABC):
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
             try:
-                record = TaskRecord(
-                    task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
-                )
+                decoded, extra = TaskRecord.decode(json.loads(outputs))
+                record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decoded, extra)
             except (TypeError, KeyError, ValueError, AttributeError) as exc:
                 raise StoreError(
                     f"The metadata record of task {stage}.{task} (run {run_id}) in {self.metadata_schema!r} cannot "
@@ -376,8 +375,10 @@ class SQLTableStore(ABC):
         self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.data_schema(stage))}")
 
     def add_keys(self, ref: TableRef) -> None:
-        """Create the primary key and indexes a table asked for."""
+        """Create the NOT NULL constraints, primary key and indexes a table asked for."""
         target = qualified(ref.schema, ref.physical_name)
+        for column in ref.not_null:
+            self.execute_sql(f"ALTER TABLE {target} ALTER COLUMN {quote(column)} SET NOT NULL")
         if ref.primary_key:
             cols = ", ".join(quote(c) for c in ref.primary_key)
             self.execute_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({cols})")
@@ -458,7 +459,7 @@ class SQLTableStore(ABC):
                     "task": r.task,
                     "cache_key": r.cache_key,
                     "ingredients": json.dumps(r.ingredients.to_json()),
-                    "outputs": json.dumps(encode_outputs(r.outputs)),
+                    "outputs": json.dumps(r.encoded_outputs()),
                 }
                 for r in records
             ]
@@ -511,7 +512,7 @@ def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
     Comparing keys and tables alone would keep a stage "unchanged" when an unversioned task
     returned a new plain value, and a later run of the next stage alone would read the old one.
     """
-    return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
+    return {r.task: (r.cache_key, json.dumps(r.encoded_outputs(), sort_keys=True)) for r in records}
 
 
 def error_chain(error: BaseException) -> list[BaseException]:
