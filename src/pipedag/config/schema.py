@@ -63,6 +63,7 @@ _BOOL = _scalar(bool)
 CACHE_MODES = ("normal", "ignore_fresh_input", "assert_no_fresh_input", "force_fresh_input", "force_cache_invalid")
 COMMIT_TECHNIQUES = ("view_swap",)
 LOCK_MANAGERS = ("auto", "database", "file", "none")
+ENGINES = ("sequential", "parallel", "dask")
 
 TABLE_STORE_ARGS: dict[str, Key] = {
     "url": _STR,
@@ -104,6 +105,9 @@ INSTANCE: dict[str, Key] = {
             "class": _scalar(str, choices=LOCK_MANAGERS),
             "args": _block({"timeout": _scalar(int, float, type(None)), "lock_dir": _STR}),
         }
+    ),
+    "orchestration": _block(
+        {"engine": _scalar(str, choices=ENGINES), "workers": _scalar(int), "address": _STR}
     ),
 }
 
