@@ -43,7 +43,7 @@ class Work:
     run_id: int
     decision: Decision
     history: StageHistory
-    table_owners: dict[str, str]
+    table_owners: dict[str, tuple[str, str]]
     decided_in: float = 0.0
 
     def execute(self, store: SQLTableStore, blobs: FileBlobStore) -> TaskRun:

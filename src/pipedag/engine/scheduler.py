@@ -69,7 +69,7 @@ class Scheduler:
         self.fail_fast = fail_fast
         self.tasks = [node for stage in self.stages for node in stage.tasks]
         self.kinds: dict[TaskNode, TaskKind] = {node: kind_of(node.task) for node in self.tasks}
-        self.owners: dict[str, dict[str, str]] = {stage.name: {} for stage in self.stages}
+        self.owners: dict[str, dict[str, tuple[str, str]]] = {stage.name: {} for stage in self.stages}
         self.outcomes: dict[TaskNode, TaskOutcome] = {}
         self.runs: dict[TaskNode, TaskRun] = {}
         self.error: BaseException | None = None
