@@ -14,6 +14,9 @@ from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.engine.dask import DaskEngine
+from pipedag.engine.parallel import ParallelEngine
+from pipedag.engine.sequential import SequentialEngine
 from pipedag.errors import (
     CacheError,
     ColumnError,
@@ -40,16 +43,19 @@ __all__ = [
     "ColumnError",
     "ConfigContext",
     "ConfigError",
+    "DaskEngine",
     "ExternalTableReference",
     "Flow",
     "GroupNode",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",
+    "ParallelEngine",
     "PipedagConfig",
     "PipedagError",
     "RawSql",
     "Result",
+    "SequentialEngine",
     "Stage",
     "StageLockContext",
     "StateError",

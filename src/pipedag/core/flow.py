@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
+    from pipedag.engine.base import Engine
 
 
 class Stage:
@@ -178,6 +179,7 @@ class Flow:
         config: ConfigContext | None = None,
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
+        engine: Engine | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -192,6 +194,9 @@ class Flow:
                 the config's ``fail_fast``.
             cache_validation: Overrides the config's cache validation for this run: a mode name
                 (``"force_cache_invalid"``, ``"ignore_fresh_input"``, ...) or a CacheValidation.
+            engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
+                pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
+                or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -206,7 +211,8 @@ class Flow:
         if options:
             raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
         from pipedag.config.context import ConfigContext, resolve_config
-        from pipedag.engine.sequential import SequentialEngine
+        from pipedag.engine.base import configured_engine
+        from pipedag.engine.run import run_flow
 
         if config is None and components and (components[0] is None or isinstance(components[0], ConfigContext)):
             config, components = components[0], components[1:]  # flow.run(cfg), as before
@@ -220,8 +226,12 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
-        return SequentialEngine(ctx).run(
-            self, fail_fast=ctx.fail_fast if fail_fast is None else fail_fast, stages=stages
+        return run_flow(
+            self,
+            ctx,
+            engine or configured_engine(ctx),
+            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+            stages=stages,
         )
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ arguments, tables given as :class:`~pipedag.TableRef`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from pipedag.core.task import Task
 
@@ -37,6 +37,8 @@ class StageVersionsTask(Task):
         if self.pass_args is None:
             return kwargs
         return {k: v for k, v in kwargs.items() if k in self.pass_args}
+
+    kind: ClassVar[str] = "input_stage_versions"
 
 
 @overload

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
-from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
 from pipedag.context import running_task
@@ -69,6 +69,8 @@ class TaskRun:
     outcome: TaskOutcome
     written: list[TableRef]
     written_blobs: list[BlobRef] = field(default_factory=list)
+    #: Statements (SQL, parameters) run inside the stage's publish transaction; see pipedag.engine.kinds.
+    publish_sql: list[tuple[str, list[Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +106,14 @@ class Decision:
         """True when the stored outputs are reused."""
         return self.hit is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A lazy task's rendered result (SQLAlchemy objects) need not pickle: a worker in
+        # another process calls the cheap function again on the same inputs.
+        state = dict(self.__dict__)
+        if self.node.task.lazy:
+            state.update(result=None, outputs=None)
+        return state
+
 
 @dataclass
 class _Output:
@@ -112,6 +122,8 @@ class _Output:
     path: tuple[Any, ...]
     table: Table
     hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
+    #: A lazy task's table: the content identity of this output alone (see ``TaskRunner.decide``).
+    own_key: str | None = None
 
     def identity(self, store: SQLTableStore) -> str | None:
         """What a lazy task's cache key hashes for this output."""
@@ -132,13 +144,17 @@ class TaskRunner:
     Args:
         ctx: The run's shared state.
         history: The stage's retained versions, for cache lookups and explanations.
+        table_owners: The stage's name claims (shared between the runners of one run).
     """
 
-    def __init__(self, ctx: RunContext, history: StageHistory) -> None:
+    def __init__(
+        self, ctx: RunContext, history: StageHistory, table_owners: dict[str, tuple[str, str]] | None = None
+    ) -> None:
         self.ctx = ctx
         self.history = history
-        #: Table (and blob) name -> (task label, the output that claimed it) within this stage.
-        self.table_owners: dict[str, tuple[str, str]] = {}
+        #: Table (and blob) name -> (task label, the output that claimed it) within this stage;
+        #: shared by the runners of a stage in one run (threads), so that a clash is caught.
+        self.table_owners: dict[str, tuple[str, str]] = {} if table_owners is None else table_owners
 
     # ------------------------------------------------------------------ inputs
 
@@ -154,20 +170,29 @@ class TaskRunner:
                 ) from exc
         return value
 
-    def _input_label(self, output: TaskOutput, value: Any) -> str:
+    def _input_label(self, output: TaskOutput, value: Any, qualified: bool = False) -> str:
+        """``stage.table`` for a table; ``task[path]`` for another value (``stage.task[path]`` if ``qualified``).
+
+        A plain value is named without its stage so that a task moved to another stage,
+        returning an equal value, leaves its consumers' keys (and caches) as they were.
+        """
         if isinstance(value, TableRef):
             return value.label
-        return output.node.label + "".join(f"[{p!r}]" for p in output.path)
+        path = "".join(f"[{p!r}]" for p in output.path)
+        return (output.node.label if qualified else output.node.name) + path
 
     def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
         labels: dict[str, str] = {}
+        named: dict[int, str] = {}
         for output in iter_outputs((node.args, node.kwargs)):
             value = self._resolve(output)
-            labels[self._input_label(output, value)] = _value_key(value)
+            label, key = self._input_label(output, value), _value_key(value)
+            if labels.get(label, key) != key:  # two tasks of one name in two stages: keep them apart
+                label = self._input_label(output, value, qualified=True)
+            labels[label] = key
+            named[id(output)] = label
         try:
-            arguments = stable_hash(
-                map_outputs((node.args, node.kwargs), lambda o: {"__input__": self._input_label(o, self._resolve(o))})
-            )
+            arguments = stable_hash(map_outputs((node.args, node.kwargs), lambda o: {"__input__": named[id(o)]}))
         except CacheError as exc:
             raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
         cv = self.ctx.config.cache_validation
@@ -182,7 +207,20 @@ class TaskRunner:
             inputs=labels,
             arguments=arguments,
             cache_function=cache_value,
+            code=self._code_fingerprint(node) if version != IGNORED_VERSION else None,
         )
+
+    def _code_fingerprint(self, node: TaskNode) -> str | None:
+        """The code hash of a task with a hand-written version, to notice a forgotten bump."""
+        version = node.task.version
+        if version is None and not node.task.lazy:
+            version = self.ctx.config.default_version
+        if version is None or version in (CODE_VERSION, AUTO_VERSION):
+            return None
+        try:
+            return code_version(node.task.fn)
+        except Exception:  # advisory only: a task that cannot be fingerprinted still runs as before
+            return None
 
     def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
         """Hash of the cache function's value, as the cache_validation mode allows."""
@@ -265,8 +303,16 @@ class TaskRunner:
         if node.task.lazy:
             decision.result = self._call(node, inputs)
             decision.outputs = self._find_outputs(node, decision.result)
+            identities = [o.identity(self.ctx.store) for o in decision.outputs]
+            # Each table's identity covers what it depends on (everything but the other outputs'
+            # SQL), so consumers of an unchanged output stay cache-valid when a sibling changed.
+            common = ingredients.key()
+            for o, identity in zip(decision.outputs, identities, strict=True):
+                if o.hook is not None:
+                    o.own_key = stable_hash([common, list(o.path), identity, _options(o.table)])
+            paths = [list(o.path) for o in decision.outputs]
             ingredients.query = stable_hash(
-                [[list(o.path), o.identity(self.ctx.store)] for o in decision.outputs] + imperative_identities()
+                [list(pair) for pair in zip(paths, identities, strict=True)] + imperative_identities()
             )
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
@@ -280,6 +326,10 @@ class TaskRunner:
             decision.reason = "forced by cache_validation" if forced else self._why(node, ingredients)
         else:
             decision.reason = "cache hit"
+            stale = forgotten_bump(decision.hit.ingredients, ingredients)
+            if stale is not None:  # reported, never acted on: the user decides whether to rerun
+                decision.reason += f" ({stale})"
+                get_logger().warning(stale, task=node.label)
         return decision
 
     def run(self, node: TaskNode) -> TaskRun:
@@ -295,7 +345,7 @@ class TaskRunner:
         """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
         node, start, key, ingredients = decision.node, decision.start, decision.key, decision.ingredients
         if decision.hit is not None:
-            return self._cache_hit(node, start, key, ingredients, decision.hit)
+            return self._cache_hit(node, start, key, ingredients, decision.hit, decision.reason)
         if isinstance(node.task, StageVersionsTask):
             from pipedag.engine.stage_versions import execute_stage_versions
 
@@ -312,12 +362,13 @@ class TaskRunner:
         return explain_change(last.ingredients if last else None, ingredients)
 
     def _cache_hit(
-        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord
+        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord, reason: str
     ) -> TaskRun:
         for ref in hit.tables():
             self._claim(node, ref.name)
-        record = TaskRecord(node.name, key, ingredients, hit.outputs, hit.extra)
-        outcome = self._outcome(node, TaskState.CACHE_VALID, "cache hit", hit.outputs, start)
+        # The outputs are those of the cached run, so is the code fingerprint that made them.
+        record = TaskRecord(node.name, key, replace(ingredients, code=hit.ingredients.code), hit.outputs, hit.extra)
+        outcome = self._outcome(node, TaskState.CACHE_VALID, reason, hit.outputs, start)
         return TaskRun(record, outcome, [])
 
     def _execute(
@@ -467,10 +518,12 @@ class TaskRunner:
             name = self._unclaimed(node, name)
         self._claim(node, name, _described(output))
         table = output.table
-        if deterministic:
+        if deterministic and output.own_key is not None:
+            identity = output.own_key
+        elif deterministic:
             identity = stable_hash([key, list(output.path)])
         elif hook.identity_is_content:
-            identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
+            identity = stable_hash([hook.identity(store, table.obj), _options(table), name, STORAGE_FORMAT_VERSION])
         else:
             identity = stable_hash([key, self.ctx.run_id, list(output.path)])
         physical = store.physical_name(name, identity)
