@@ -228,3 +228,14 @@ def test_container_module_reexports_the_wrappers() -> None:
     from pipedag import container
 
     assert all(getattr(container, name) is getattr(pipedag, name) for name in container.__all__)
+
+
+def test_peer_run_options_for_cache_validation(duckdb_config: ConfigContext) -> None:
+    """flow.run(cache_validation_mode=..., ignore_task_version=...) act like the config's cache_validation."""
+    with Flow("peer_modes") as flow, Stage("s"):
+        people()
+    flow.run(config=duckdb_config)
+    forced = flow.run(config=duckdb_config, cache_validation_mode=CacheValidationMode.FORCE_CACHE_INVALID)
+    assert forced.task_states["s.people"] is TaskState.RAN
+    ignoring = flow.run(config=duckdb_config, ignore_task_version=True, disable_cache_function=True)
+    assert "ignore_task_version" in ignoring.outcomes[0].reason
