@@ -1,6 +1,7 @@
 """pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
 
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
+from pipedag.compat import store_access as _store_access  # noqa: F401  registers cfg.store
 from pipedag.config.context import CacheValidation, CacheValidationMode, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
 from pipedag.core.blob import Blob
@@ -14,6 +15,7 @@ from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.engine import configured as _configured  # noqa: F401  registers Flow.run's runner
 from pipedag.engine.dask import DaskEngine
 from pipedag.engine.parallel import ParallelEngine
 from pipedag.engine.sequential import SequentialEngine
@@ -29,6 +31,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.store import registry as _registry  # noqa: F401  registers ConfigContext.create_store
 from pipedag.store.locks import StageLockContext
 
 __version__ = "0.1.0"

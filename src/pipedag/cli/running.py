@@ -41,7 +41,7 @@ def run(
     workers: int | None,
 ) -> None:
     """Run FLOW (module:object or file.py:object naming a Flow or a function returning one)."""
-    from pipedag.engine.base import configured_engine
+    from pipedag.engine.configured import configured_engine
     from pipedag.engine.run import run_flow
 
     the_flow, config = load_flow_for_instance(ctx, flow, instance)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pipedag.cache.hashing import stable_hash
+from pipedag.config.context import register_store_view
+from pipedag.store.registry import create_store
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -46,7 +48,7 @@ class TableStoreAccess:
             stage: The stage (or its name).
         """
         name = stage if isinstance(stage, str) else stage.name
-        with self.config.create_store() as store:
+        with create_store(self.config) as store:
             history = store.load_history([name])[name]
         published = sorted(
             [r.task, r.cache_key, sorted(t.key for t in r.tables()), sorted(b.key for b in r.blobs())]
@@ -56,7 +58,7 @@ class TableStoreAccess:
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one SQL statement in its own transaction and return its rows (if any)."""
-        with self.config.create_store() as store, store.transaction():
+        with create_store(self.config) as store, store.transaction():
             return store.execute_sql(sql)
 
 
@@ -69,3 +71,7 @@ class StoreAccess:
 
     def __init__(self, config: ConfigContext) -> None:
         self.table_store = TableStoreAccess(config)
+
+
+# Seam: ``cfg.store`` is this view; config, below the store layer, cannot import it.
+register_store_view(StoreAccess)

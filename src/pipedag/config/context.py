@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipedag.errors import ConfigError, StateError
-
-if TYPE_CHECKING:
-    from pipedag.compat.store_access import StoreAccess
-    from pipedag.store.base import SQLTableStore
 
 CACHE_VALIDATION_MODES = (
     "normal",
@@ -197,21 +193,23 @@ class ConfigContext:
         return replace(self, **changes)
 
     @property
-    def store(self) -> StoreAccess:
-        """The instance's stores as pydiverse.pipedag programs reach them: ``cfg.store.table_store``."""
-        from pipedag.compat.store_access import StoreAccess
+    def store(self) -> Any:
+        """The instance's stores as pydiverse.pipedag programs reach them: ``cfg.store.table_store``.
 
-        return StoreAccess(self)
+        Returns a :class:`pipedag.compat.store_access.StoreAccess`.
+        """
+        return _registered(_store_views, "cfg.store")(self)
 
     def __pipedag_hash__(self) -> Any:
         """What a task's cache key sees of a ConfigContext argument: where the instance's data lives."""
         return ["ConfigContext", self.instance_id, self.table_store_url, self.schema_prefix, self.schema_suffix]
 
-    def create_store(self) -> SQLTableStore:
-        """Instantiate (without connecting) the table store this config describes."""
-        from pipedag.store.registry import create_store
+    def create_store(self) -> Any:
+        """Instantiate (without connecting) the table store this config describes.
 
-        return create_store(self)
+        Returns a :class:`pipedag.store.base.SQLTableStore` (built by :func:`pipedag.store.registry.create_store`).
+        """
+        return _registered(_store_factories, "ConfigContext.create_store()")(self)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -242,6 +240,28 @@ class ConfigContext:
 _MAPPINGS = ("attrs", "table_store_args", "blob_store_args")
 
 
+# Seams: the store layer and pipedag.compat sit above config, so they register what a ConfigContext
+# hands out (pipedag.store.registry: the table store; pipedag.compat.store_access: ``cfg.store``).
+_store_factories: list[Callable[[ConfigContext], Any]] = []
+_store_views: list[Callable[[ConfigContext], Any]] = []
+
+
+def register_store_factory(factory: Callable[[ConfigContext], Any]) -> None:
+    """Make ``ConfigContext.create_store()`` call ``factory`` (registered by pipedag.store.registry)."""
+    _store_factories[:] = [factory]
+
+
+def register_store_view(view: Callable[[ConfigContext], Any]) -> None:
+    """Make ``ConfigContext.store`` call ``view`` (registered by pipedag.compat.store_access)."""
+    _store_views[:] = [view]
+
+
+def _registered(slot: list[Callable[[ConfigContext], Any]], what: str) -> Callable[[ConfigContext], Any]:
+    if not slot:
+        raise StateError(f"{what} is not available: import pipedag (the package) first.")
+    return slot[0]
+
+
 def active_config() -> ConfigContext | None:
     """The ConfigContext of the innermost active ``with cfg:`` block in this thread/context, if any."""
     stack = _active.get()
@@ -257,24 +277,3 @@ def default_config(flow_name: str) -> ConfigContext:
         instance_id=flow_name,
         table_store_url=f"duckdb:///{path}",
     )
-
-
-def resolve_config(config: ConfigContext | None, flow_name: str) -> ConfigContext:
-    """Pick the config a run uses: explicit, else active ``with`` block, else pipedag.yaml, else default."""
-    if config is not None:
-        if not isinstance(config, ConfigContext):
-            raise ConfigError(
-                f"flow.run(config=...) expects a ConfigContext, got {type(config).__name__}; "
-                "call .get() on a PipedagConfig to obtain one."
-            )
-        return config
-    active = active_config()
-    if active is not None:
-        return active
-    from pipedag.config.pipedag_config import find_config_file
-
-    if find_config_file() is not None:
-        from pipedag.config.pipedag_config import PipedagConfig
-
-        return PipedagConfig.default.get()
-    return default_config(flow_name)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pipedag.config import peer_yaml
 from pipedag.config import schema as sc
-from pipedag.config.context import CacheValidation, ConfigContext, Orchestration
+from pipedag.config.context import CacheValidation, ConfigContext, Orchestration, active_config, default_config
 from pipedag.config.expand import expand, expand_tree, load_url_attrs, username
 from pipedag.errors import ConfigError
 
@@ -334,7 +334,7 @@ def _require(name: str, known: Mapping[str, Any], path: str, section: str) -> No
 
 
 def _check_store_class(name: str, path: str) -> None:
-    from pipedag.store.registry import STORES, canonical_store_name
+    from pipedag.config.stores import STORES, canonical_store_name
 
     if canonical_store_name(name) is None:
         raise ConfigError(
@@ -416,3 +416,20 @@ def create_basic_pipedag_config(
     if blob_directory is not None:
         block["blob_store"] = {"args": {"base_path": literal(str(blob_directory))}}
     return PipedagConfig({"name": name, "instances": {instance: block}})
+
+
+def resolve_config(config: ConfigContext | None, flow_name: str) -> ConfigContext:
+    """Pick the config a run uses: explicit, else active ``with`` block, else pipedag.yaml, else default."""
+    if config is not None:
+        if not isinstance(config, ConfigContext):
+            raise ConfigError(
+                f"flow.run(config=...) expects a ConfigContext, got {type(config).__name__}; "
+                "call .get() on a PipedagConfig to obtain one."
+            )
+        return config
+    active = active_config()
+    if active is not None:
+        return active
+    if find_config_file() is not None:
+        return PipedagConfig.default.get()
+    return default_config(flow_name)

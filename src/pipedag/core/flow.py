@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipedag.core import context
 from pipedag.core.names import check_flow_name, check_name, check_stage_name
@@ -14,7 +15,25 @@ if TYPE_CHECKING:
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
-    from pipedag.engine.base import Engine
+
+
+class EngineLike(Protocol):
+    """What Flow.run needs of an engine (a :class:`pipedag.engine.base.Engine`): only to pass it on."""
+
+    @property
+    def capacity(self) -> int:
+        """How many tasks may execute at once."""
+        ...
+
+
+# Seam: the engine sits above core, so it registers the function that carries out Flow.run
+# (pipedag.engine.configured, imported by the pipedag package).
+_runners: list[Callable[..., Result]] = []
+
+
+def register_runner(runner: Callable[..., Result]) -> None:
+    """Make ``Flow.run`` hand a resolved run to ``runner(flow, config, engine, fail_fast=, stages=)``."""
+    _runners[:] = [runner]
 
 
 class Stage:
@@ -179,7 +198,7 @@ class Flow:
         config: ConfigContext | None = None,
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
-        engine: Engine | None = None,
+        engine: EngineLike | None = None,
         cache_validation_mode: str | None = None,
         disable_cache_function: bool | None = None,
         ignore_task_version: bool | None = None,
@@ -216,9 +235,8 @@ class Flow:
         self.check_inputs()
         if options:
             raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
-        from pipedag.config.context import ConfigContext, resolve_config
-        from pipedag.engine.base import configured_engine
-        from pipedag.engine.run import run_flow
+        from pipedag.config.context import ConfigContext
+        from pipedag.config.pipedag_config import resolve_config
 
         if config is None and components and (components[0] is None or isinstance(components[0], ConfigContext)):
             config, components = components[0], components[1:]  # flow.run(cfg), as before
@@ -233,10 +251,12 @@ class Flow:
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
         ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
-        return run_flow(
+        if not _runners:
+            raise StateError("Flow.run() needs the engine: import pipedag (the package), not only pipedag.core.")
+        return _runners[0](
             self,
             ctx,
-            engine or configured_engine(ctx),
+            engine,
             fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
             stages=stages,
         )

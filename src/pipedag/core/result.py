@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core.task import TaskNode, TaskOutput
 from pipedag.errors import StateError, TaskError
-from pipedag.store.history import iter_blobs, iter_tables
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
     from pipedag.core.flow import Flow
+
+
+# Seam: reading stored tables and blobs is the engine's and the store's work, above core; the engine
+# registers the reader Result.get() uses (pipedag.engine.io).
+_readers: list[Callable[[ConfigContext, Any, Any], Any]] = []
+
+
+def register_reader(reader: Callable[[ConfigContext, Any, Any], Any]) -> None:
+    """Make ``Result.get`` read an output's stored tables with ``reader(config, value, as_type)``."""
+    _readers[:] = [reader]
 
 
 class TaskState(enum.Enum):
@@ -120,20 +130,8 @@ class Result:
         value = outcome.outputs
         for key in output.path:
             value = value[key]
-        if not any(True for _ in iter_tables(value)) and not any(True for _ in iter_blobs(value)):
-            return value
-        from pipedag.engine.io import read_tables
-        from pipedag.store.blob_store import FileBlobStore, blob_root
-
-        if as_type is None:
-            import pandas as pd
-
-            as_type = pd.DataFrame
-        store = self.config.create_store()
-        with store:
-            blobs = FileBlobStore(blob_root(self.config, store), self.config.instance_id)
-            try:
-                return read_tables(store, value, as_type, blobs)
-            except TaskError as exc:
-                raise TaskError(f"result.get({output!r}): {exc}") from None
+        try:
+            return _readers[0](self.config, value, as_type)
+        except TaskError as exc:
+            raise TaskError(f"result.get({output!r}): {exc}") from None
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 UNIQUE_SUFFIX = "%%"
+
+
+# Seam: only the engine knows the running task, so it registers how Table.materialize() stores a
+# table mid-task (pipedag.engine.imperative); core cannot import the engine.
+_materializers: list[Callable[[Table, Any, Any, Any], Any]] = []
+
+
+def register_materializer(materializer: Callable[[Table, Any, Any, Any], Any]) -> None:
+    """Make ``Table.materialize(config_context, schema, return_as_type)`` call ``materializer``."""
+    _materializers[:] = [materializer]
 
 
 @dataclass
@@ -91,19 +102,7 @@ class Table:
         Raises:
             StateError: outside a running task, or with ``config_context``/``schema`` given.
         """
-        from pipedag.context import TaskContext
-        from pipedag.engine.imperative import ImperativeTables
-        from pipedag.errors import StateError
-
-        context = TaskContext.current()
-        if config_context is not None or schema is not None or context is None:
-            raise StateError(
-                "Table.materialize() works inside a running task only, without config_context/schema: "
-                "pipedag writes tables only into the stages it publishes. To try a task's code outside a "
-                "flow, run the flow (or a part of it: flow.run(stage)) and read results with result.get()."
-            )
-        assert isinstance(context.state, ImperativeTables)
-        return context.state.materialize(self, return_as_type)
+        return _materializers[0](self, config_context, schema, return_as_type)
 
     @property
     def primary_key_columns(self) -> list[str]:

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from pipedag.context import running_task
+from pipedag.engine.current import running_task
 from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import kind_of
 from pipedag.engine.task_runner import RunContext, TaskRunner
@@ -80,35 +80,3 @@ class Engine(Protocol):
 
     def stop(self) -> None:
         """Release the workers and their connections (called once, also after a failure)."""
-
-
-def configured_engine(config: ConfigContext, engine: str | None = None, workers: int | None = None) -> Engine:
-    """The engine pipedag.yaml's ``orchestration`` names, with command-line overrides.
-
-    Args:
-        config: The instance; its ``orchestration`` block is the default.
-        engine: ``sequential``, ``parallel`` or ``dask`` instead of the configured one.
-        workers: Worker count instead of the configured one.
-
-    Raises:
-        ConfigError: for an unknown engine name.
-    """
-    from pipedag.config.context import ENGINES
-    from pipedag.errors import ConfigError
-
-    orchestration = config.orchestration
-    name = engine or orchestration.engine
-    count = workers or orchestration.workers
-    if name == "sequential":
-        from pipedag.engine.sequential import SequentialEngine
-
-        return SequentialEngine()
-    if name == "parallel":
-        from pipedag.engine.parallel import ParallelEngine
-
-        return ParallelEngine(count or 4)
-    if name == "dask":
-        from pipedag.engine.dask import DaskEngine
-
-        return DaskEngine(address=orchestration.address, n_workers=count)
-    raise ConfigError(f"Unknown engine {name!r}; use one of {', '.join(ENGINES)}.")

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipedag.cache.hashing import stable_hash
 from pipedag.core.nested import iter_nested
-from pipedag.core.table import Table, TableRef
-from pipedag.errors import PipedagError, TaskError
+from pipedag.core.table import Table, TableRef, register_materializer
+from pipedag.errors import PipedagError, StateError, TaskError
 from pipedag.store.hooks import hook_for_object, hook_for_type
 
 if TYPE_CHECKING:
@@ -179,8 +179,31 @@ class ImperativeTables:
         return ref
 
 
+def materialize_now(table: Table, config_context: Any, schema: Any, return_as_type: Any) -> Any:
+    """``Table.materialize()``: store ``table`` now, inside the running task (see :class:`ImperativeTables`).
+
+    Raises:
+        StateError: outside a running task, or with ``config_context``/``schema`` given.
+    """
+    from pipedag.engine.current import TaskContext
+
+    context = TaskContext.current()
+    if config_context is not None or schema is not None or context is None:
+        raise StateError(
+            "Table.materialize() works inside a running task only, without config_context/schema: "
+            "pipedag writes tables only into the stages it publishes. To try a task's code outside a "
+            "flow, run the flow (or a part of it: flow.run(stage)) and read results with result.get()."
+        )
+    assert isinstance(context.state, ImperativeTables)
+    return context.state.materialize(table, return_as_type)
+
+
+# Seam: Table (core) cannot import the engine; Table.materialize() calls this.
+register_materializer(materialize_now)
+
+
 def _current() -> ImperativeTables | None:
-    from pipedag.context import TaskContext
+    from pipedag.engine.current import TaskContext
 
     context = TaskContext.current()
     state = context.state if context is not None else None

@@ -6,12 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from pipedag.core.blob import BlobRef
 from pipedag.core.nested import map_nested
+from pipedag.core.result import register_reader
 from pipedag.core.table import TableRef
 from pipedag.errors import StoreError, TaskError
 from pipedag.store.base import SQLTableStore
+from pipedag.store.history import iter_blobs, iter_tables
 from pipedag.store.hooks import hook_for_type, supported_types
 
 if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
     from pipedag.store.blob_store import FileBlobStore
 
 
@@ -35,3 +38,27 @@ def read_tables(store: SQLTableStore, value: Any, as_type: Any, blobs: FileBlobS
 
     value = map_nested(value, TableRef, lambda ref: hook.retrieve(store, ref, as_type))
     return map_nested(value, BlobRef, read_blob)
+
+
+def read_output(config: ConfigContext, value: Any, as_type: Any) -> Any:
+    """``Result.get``: ``value`` with its tables read as ``as_type`` (pandas if None) and its blobs loaded.
+
+    Raises:
+        TaskError: when no hook supports ``as_type``.
+    """
+    if not any(True for _ in iter_tables(value)) and not any(True for _ in iter_blobs(value)):
+        return value
+    from pipedag.store.blob_store import FileBlobStore, blob_root
+
+    if as_type is None:
+        import pandas as pd
+
+        as_type = pd.DataFrame
+    store = config.create_store()
+    with store:
+        blobs = FileBlobStore(blob_root(config, store), config.instance_id)
+        return read_tables(store, value, as_type, blobs)
+
+
+# Seam: Result (core) cannot import the engine; Result.get() reads through this.
+register_reader(read_output)

@@ -19,9 +19,9 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipedag.context import running_task
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.engine.base import Work
+from pipedag.engine.current import running_task
 from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import TaskKind, kind_of
 from pipedag.engine.task_runner import TaskRunner

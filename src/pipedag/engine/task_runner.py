@@ -20,7 +20,6 @@ from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
-from pipedag.context import running_task
 from pipedag.core.blob import Blob, BlobRef
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.input_stage_versions import StageVersionsTask
@@ -30,6 +29,7 @@ from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
+from pipedag.engine.current import running_task
 from pipedag.engine.imperative import (
     ImperativeState,
     ImperativeTables,

@@ -31,6 +31,7 @@ import xxhash
 
 from pipedag.errors import ConfigError, LockError, StateError
 from pipedag.log import get_logger
+from pipedag.store.base import register_lock_check
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -431,3 +432,7 @@ def instance_lock(config: ConfigContext) -> Iterator[None]:
             yield
     finally:
         lock.release()
+
+
+# Seam: SQLTableStore (below this module) runs this check in every publish transaction.
+register_lock_check(verify_lock)
