@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 from pipedag.engine.current import running_task
 from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import kind_of
-from pipedag.engine.task_runner import RunContext, TaskRunner
+from pipedag.engine.run_state import RunContext
+from pipedag.engine.task_runner import TaskRunner
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext

@@ -16,17 +16,34 @@ fixing in a debugger).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipedag.cache.hashing import stable_hash
 from pipedag.core.nested import iter_nested
 from pipedag.core.table import Table, TableRef, register_materializer
+from pipedag.engine.run_state import PendingOutput, RunContext
 from pipedag.errors import PipedagError, StateError, TaskError
 from pipedag.store.hooks import hook_for_object, hook_for_type
 
 if TYPE_CHECKING:
     from pipedag.core.task import TaskNode
-    from pipedag.engine.task_runner import TaskRunner
+    from pipedag.store.history import StageHistory
+
+
+class TaskRunner(Protocol):
+    """What imperative materialization uses of :class:`pipedag.engine.task_runner.TaskRunner`.
+
+    A protocol, because the task runner builds on this module.
+    """
+
+    ctx: RunContext
+    history: StageHistory
+
+    def _input_type(self, node: TaskNode) -> Any: ...
+
+    def _table_name(self, node: TaskNode, output: PendingOutput, count: int) -> str: ...
+
+    def _claim(self, node: TaskNode, name: str, output: str = "") -> None: ...
 
 
 @dataclass
@@ -116,8 +133,6 @@ class ImperativeTables:
         return stable_hash(["imperative", self.node.label, self.runner.ctx.run_id, len(self.written), options])
 
     def _store(self, table: Table) -> TableRef:
-        from pipedag.engine.task_runner import _Output
-
         obj, node = table.obj, self.node
         hook = hook_for_object(obj)
         if hook is None:
@@ -130,7 +145,7 @@ class ImperativeTables:
             from pipedag.store.hooks.arrow import ArrowHook
 
             obj, hook = arrow, ArrowHook
-        name = self.runner._table_name(node, _Output((), Table(obj, self._name(table)), hook), 1)
+        name = self.runner._table_name(node, PendingOutput((), Table(obj, self._name(table)), hook), 1)
         self.runner._claim(node, name)
         identity = self._identity(hook, obj, table, name)
         ref = self._existing(name, identity) or self._write(hook, obj, table, name, identity)

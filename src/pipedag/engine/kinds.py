@@ -78,8 +78,6 @@ def kind_of(task: Task) -> TaskKind:
         TaskError: when no module registered the kind.
     """
     name = type(task).kind
-    if name not in _KINDS and name == "input_stage_versions":
-        import pipedag.engine.stage_versions  # noqa: F401  registers the built-in kind
     try:
         return _KINDS[name]
     except KeyError:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pipedag.engine.run import feed_unselected, select_stages
+from pipedag.engine.run_state import RunContext
 from pipedag.engine.scheduler import Scheduler
-from pipedag.engine.task_runner import RunContext
 from pipedag.store.blob_store import open_blob_store
 
 if TYPE_CHECKING:

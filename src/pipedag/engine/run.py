@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pipedag.core.result import Result, TaskState
 from pipedag.engine.events import RunListener, active_listeners
 from pipedag.engine.progress import default_reporter
+from pipedag.engine.run_state import RunContext
 from pipedag.engine.scheduler import Scheduler
-from pipedag.engine.task_runner import RunContext
 from pipedag.errors import ConfigError
 from pipedag.log import get_logger
 from pipedag.store.blob_store import open_blob_store

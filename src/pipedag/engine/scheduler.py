@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from pipedag.core.task import TaskNode
     from pipedag.engine.base import Engine
     from pipedag.engine.events import RunListener
-    from pipedag.engine.task_runner import Decision, RunContext, TaskRun
+    from pipedag.engine.run_state import RunContext
+    from pipedag.engine.task_runner import Decision, TaskRun
     from pipedag.store.history import StageHistory
 
 

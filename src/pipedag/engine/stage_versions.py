@@ -22,6 +22,7 @@ from pipedag.core.task import iter_outputs
 from pipedag.engine.imperative import imperative_result
 from pipedag.engine.io import read_tables
 from pipedag.engine.kinds import TaskKind, register_kind
+from pipedag.engine.task_runner import StageVersionsHandlers, register_stage_versions
 from pipedag.errors import CacheError, TaskError
 from pipedag.store.history import iter_tables
 from pipedag.store.locks import create_lock, instance_lock
@@ -217,3 +218,6 @@ class StageVersionsKind(TaskKind):
 
 
 register_kind("input_stage_versions", StageVersionsKind())
+
+# Seam: the task runner routes @input_stage_versions tasks here without importing this module.
+register_stage_versions(StageVersionsHandlers(decide_stage_versions, run_stage_versions_task, execute_stage_versions))

@@ -8,9 +8,10 @@ contract) and looked up by the SQL they render.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -19,7 +20,6 @@ from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
-from pipedag.config.context import ConfigContext
 from pipedag.core.blob import Blob, BlobRef
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.input_stage_versions import StageVersionsTask
@@ -38,28 +38,16 @@ from pipedag.engine.imperative import (
     imperative_result,
 )
 from pipedag.engine.io import read_tables
+from pipedag.engine.run_state import PendingOutput, RunContext
 from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
 from pipedag.log import get_logger
-from pipedag.store.base import SQLTableStore
-from pipedag.store.blob_store import FileBlobStore
 from pipedag.store.history import StageHistory, TaskRecord, iter_tables
 from pipedag.store.hooks import hook_for_object
 from pipedag.store.hooks.arrow import ArrowHook
-from pipedag.store.hooks.base import TableHook, schema_placeholders
+from pipedag.store.hooks.base import TableHook
 
 IGNORED_VERSION = "<ignored by cache_validation.ignore_task_version>"
-
-
-@dataclass
-class RunContext:
-    """State shared by all tasks of one run."""
-
-    store: SQLTableStore
-    config: ConfigContext
-    run_id: int
-    blobs: FileBlobStore
-    values: dict[TaskNode, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +89,7 @@ class Decision:
     key: str = ""
     hit: TaskRecord | None = None
     result: Any = None
-    outputs: list[_Output] | None = None
+    outputs: list[PendingOutput] | None = None
     imperative: ImperativeState | None = None
 
     @property
@@ -118,27 +106,22 @@ class Decision:
         return state
 
 
-@dataclass
-class _Output:
-    """A table-like object found in a task's result, before it is stored."""
+class StageVersionsHandlers(NamedTuple):
+    """How ``@input_stage_versions`` tasks are decided, run and executed."""
 
-    path: tuple[Any, ...]
-    table: Table
-    hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
-    #: A lazy task's table: the content identity of this output alone (see ``TaskRunner.decide``).
-    own_key: str | None = None
+    decide: Callable[[TaskRunner, TaskNode], Decision]
+    run: Callable[[TaskRunner, TaskNode], TaskRun]
+    execute: Callable[[TaskRunner, Decision], TaskRun]
 
-    def identity(self, store: SQLTableStore) -> str | None:
-        """What a lazy task's cache key hashes for this output."""
-        obj = self.table.obj
-        if isinstance(obj, RawSql):
-            return schema_placeholders(store, obj.identity())
-        if isinstance(obj, Blob | ExternalTableReference):
-            return obj.identity()
-        if isinstance(obj, TableRef):  # materialized imperatively inside the task
-            return obj.key
-        assert self.hook is not None
-        return self.hook.identity(store, obj)
+
+# Seam: pipedag.engine.stage_versions builds on this module, so it registers its handlers here
+# (on import, by the pipedag package) instead of this module importing it.
+_stage_versions: list[StageVersionsHandlers] = []
+
+
+def register_stage_versions(handlers: StageVersionsHandlers) -> None:
+    """Route ``@input_stage_versions`` tasks to ``handlers``."""
+    _stage_versions[:] = [handlers]
 
 
 class TaskRunner:
@@ -295,9 +278,7 @@ class TaskRunner:
         by contract) to render their SQL, which is not executed here.
         """
         if isinstance(node.task, StageVersionsTask):
-            from pipedag.engine.stage_versions import decide_stage_versions
-
-            return decide_stage_versions(self, node)
+            return _stage_versions[0].decide(self, node)
         start = time.perf_counter()
         inputs = map_outputs((node.args, node.kwargs), self._resolve)
         ingredients = self._ingredients(node, inputs)
@@ -340,9 +321,7 @@ class TaskRunner:
         tables = ImperativeTables(self, node)
         with running_task(node, self.ctx.config, self.ctx.run_id, tables):
             if isinstance(node.task, StageVersionsTask):
-                from pipedag.engine.stage_versions import run_stage_versions_task
-
-                return run_stage_versions_task(self, node)
+                return _stage_versions[0].run(self, node)
             return self.carry_out(self.decide(node))
 
     def carry_out(self, decision: Decision) -> TaskRun:
@@ -351,9 +330,7 @@ class TaskRunner:
         if decision.hit is not None:
             return self._cache_hit(node, start, key, ingredients, decision.hit, decision.reason)
         if isinstance(node.task, StageVersionsTask):
-            from pipedag.engine.stage_versions import execute_stage_versions
-
-            return execute_stage_versions(self, decision)
+            return _stage_versions[0].execute(self, decision)
         if decision.outputs is not None:
             return self._stored(
                 node, start, key, ingredients, decision.reason, decision.result, decision.outputs,
@@ -397,7 +374,7 @@ class TaskRunner:
         ingredients: Ingredients,
         reason: str,
         result: Any,
-        outputs: list[_Output],
+        outputs: list[PendingOutput],
         deterministic: bool,
     ) -> TaskRun:
         written: list[TableRef] = []
@@ -419,7 +396,7 @@ class TaskRunner:
         self,
         node: TaskNode,
         key: str,
-        output: _Output,
+        output: PendingOutput,
         count: int,
         deterministic: bool,
         written: list[TableRef],
@@ -460,15 +437,15 @@ class TaskRunner:
 
     # ------------------------------------------------------------------ outputs
 
-    def _find_outputs(self, node: TaskNode, result: Any) -> list[_Output]:
+    def _find_outputs(self, node: TaskNode, result: Any) -> list[PendingOutput]:
         if node.task.nout > 1 and (not isinstance(result, list | tuple) or len(result) != node.task.nout):
             got = f"{len(result)} values" if isinstance(result, list | tuple) else type(result).__name__
             raise TaskError(f"Task {node.label} declares nout={node.task.nout} but returned {got}.")
-        found: list[_Output] = []
+        found: list[PendingOutput] = []
         _collect(node, result, (), found)
         return found
 
-    def _table_name(self, node: TaskNode, output: _Output, count: int) -> str:
+    def _table_name(self, node: TaskNode, output: PendingOutput, count: int) -> str:
         name = written = output.table.name
         if name is None:
             name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
@@ -513,7 +490,7 @@ class TaskRunner:
             )
 
     def _store_table(
-        self, node: TaskNode, key: str, output: _Output, count: int, deterministic: bool, written: list[TableRef]
+        self, node: TaskNode, key: str, output: PendingOutput, count: int, deterministic: bool, written: list[TableRef]
     ) -> TableRef:
         store, stage, hook = self.ctx.store, node.stage.name, output.hook
         assert hook is not None
@@ -562,12 +539,12 @@ class TaskRunner:
         return ref
 
 
-def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
+def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[PendingOutput]) -> None:
     if isinstance(value, RawSql | Blob | ExternalTableReference | TableRef):
-        found.append(_Output(path, Table(value), None))
+        found.append(PendingOutput(path, Table(value), None))
         return
     if isinstance(value, Table) and isinstance(value.obj, ExternalTableReference):
-        found.append(_Output(path, value, None))
+        found.append(PendingOutput(path, value, None))
         return
     if isinstance(value, Table):
         hook = hook_for_object(value.obj)
@@ -606,18 +583,18 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
+def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> PendingOutput:
     """Convert frames to Arrow once, so that fingerprinting and writing share the conversion."""
     try:
         arrow = hook.to_arrow(table.obj)
     except PipedagError as exc:
         raise TaskError(f"Task {node.label} returned a table at {_where(path)} that cannot be stored: {exc}") from exc
     if arrow is None:
-        return _Output(path, table, hook)
-    return _Output(path, replace(table, obj=arrow), ArrowHook)
+        return PendingOutput(path, table, hook)
+    return PendingOutput(path, replace(table, obj=arrow), ArrowHook)
 
 
-def _described(output: _Output) -> str:
+def _described(output: PendingOutput) -> str:
     """``Table 'Foo' at position [0]``: how an output is named in errors, as the user wrote it."""
     name = output.table.name or getattr(output.table.obj, "name", None)
     return ("an unnamed table" if name is None else f"Table {name!r}") + f" at {_where(output.path)}"
