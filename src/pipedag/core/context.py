@@ -1,22 +1,30 @@
-"""The flow and stage currently being wired (context variables, so threads stay apart)."""
+"""The flow currently being wired (a context variable, so threads stay apart)."""
 
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pipedag.core.flow import Flow, Stage
-
-flow_var: ContextVar[Flow | None] = ContextVar("pipedag_flow", default=None)
-stage_var: ContextVar[Stage | None] = ContextVar("pipedag_stage", default=None)
+from typing import Any, Protocol
 
 
-def current_flow() -> Flow | None:
+class FlowLike(Protocol):
+    """What stages, tasks and results need of their flow.
+
+    A protocol, because :class:`pipedag.Flow` builds on them (see :mod:`pipedag.core.flow`).
+    """
+
+    @property
+    def name(self) -> str:
+        """The flow's name."""
+        ...
+
+    def add_stage(self, stage: Any) -> None:
+        """Append a stage entered inside the flow's ``with`` block."""
+        ...
+
+
+flow_var: ContextVar[FlowLike | None] = ContextVar("pipedag_flow", default=None)
+
+
+def current_flow() -> FlowLike | None:
     """The flow whose ``with`` block is active, if any."""
     return flow_var.get()
-
-
-def current_stage() -> Stage | None:
-    """The stage whose ``with`` block is active, if any."""
-    return stage_var.get()

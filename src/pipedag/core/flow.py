@@ -8,13 +8,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipedag.core import context
-from pipedag.core.names import check_flow_name, check_name, check_stage_name
+from pipedag.core.names import check_flow_name
+from pipedag.core.task import Stage as Stage
+from pipedag.core.task import TaskNode, TaskOutput, iter_outputs
 from pipedag.errors import StateError, WiringError
 
 if TYPE_CHECKING:
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
-    from pipedag.core.task import TaskNode
 
 
 class EngineLike(Protocol):
@@ -36,81 +37,6 @@ def register_runner(runner: Callable[..., Result]) -> None:
     _runners[:] = [runner]
 
 
-class Stage:
-    """A group of tasks whose tables form one database schema, published atomically.
-
-    Args:
-        name: Stage name; the schema is ``schema_prefix + name + schema_suffix``.
-        materialization_details: Accepted for pydiverse.pipedag programs and ignored: pipedag
-            writes plain tables on every backend.
-    """
-
-    def __init__(self, name: str, materialization_details: str | None = None) -> None:
-        self.name = check_stage_name(name)
-        self.materialization_details = materialization_details
-        self.flow: Flow | None = None
-        self.tasks: list[TaskNode] = []
-        self._token: Token[Stage | None] | None = None
-
-    def __enter__(self) -> Stage:
-        flow = context.current_flow()
-        if flow is None:
-            raise WiringError(f"Stage {self.name!r} must be entered inside `with Flow(...)`.")
-        outer = context.current_stage()
-        if outer is not None:
-            raise WiringError(
-                f"Stage {self.name!r} is nested in stage {outer.name!r}; stages cannot be nested. "
-                "Close the outer `with Stage` block first."
-            )
-        if self.flow is not None:
-            where = "this flow again" if self.flow is flow else f"a second flow {flow.name!r}"
-            raise WiringError(
-                f"Stage {self.name!r} already belongs to flow {self.flow.name!r} and cannot be "
-                f"entered in {where}; create a new Stage object."
-            )
-        flow.add_stage(self)
-        self.flow = flow
-        self._token = context.stage_var.set(self)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        assert self._token is not None
-        context.stage_var.reset(self._token)
-        self._token = None
-
-    def add_task(self, node: TaskNode) -> None:
-        """Register a task call, naming it uniquely within the stage.
-
-        The first call of a task takes the task's name; later calls (and a call whose name an
-        earlier call already took) get ``<name>_<n>`` with the smallest free ``n >= 2``.
-
-        Raises:
-            WiringError: if two *different* tasks share a name in this stage.
-        """
-        base = check_name("task", node.task.name)
-        if any(n.task is not node.task and n.task.name.lower() == base for n in self.tasks):
-            raise WiringError(
-                f"Two different tasks are named {base!r} in stage {self.name!r}; "
-                "give one of them another name with @materialize(name=...)."
-            )
-        taken = {n.name for n in self.tasks}
-        name, number = base, 1
-        while name in taken:
-            number += 1
-            name = f"{base}_{number}"
-        node.name = name
-        self.tasks.append(node)
-
-    def __pipedag_hash__(self) -> str:
-        """A Stage passed as a task argument enters the cache key by its name."""
-        return self.name
-
-    def __repr__(self) -> str:
-        return f"<Stage {self.name}>"
-
-
 class Flow:
     """A pipeline: stages of tasks, wired in a ``with Flow(...)`` block and run with :meth:`run`.
 
@@ -121,7 +47,7 @@ class Flow:
     def __init__(self, name: str = "default") -> None:
         self.name = check_flow_name(name)
         self.stages: list[Stage] = []
-        self._token: Token[Flow | None] | None = None
+        self._token: Token[context.FlowLike | None] | None = None
 
     def __enter__(self) -> Flow:
         if context.current_flow() is not None:
@@ -148,8 +74,6 @@ class Flow:
         Raises:
             WiringError: naming the task and the output that was added to its arguments.
         """
-        from pipedag.core.task import iter_outputs
-
         for node in self.tasks:
             for output in iter_outputs((node.args, node.kwargs)):
                 if output.node not in node.upstream:
@@ -271,8 +195,6 @@ def _stage_names(flow: Flow, components: list[Any]) -> list[str] | None:
     Raises:
         WiringError: for something that is neither a stage, a stage name nor a task output of ``flow``.
     """
-    from pipedag.core.task import TaskOutput
-
     if not components:
         return None
     names: list[str] = []
@@ -308,3 +230,9 @@ def _peer_cache_options(
     if not changes:
         return ctx
     return replace(ctx, cache_validation=replace(ctx.cache_validation, **changes))
+
+
+def current_flow() -> Flow | None:
+    """The flow whose ``with`` block is active, if any."""
+    flow = context.current_flow()
+    return flow if isinstance(flow, Flow) else None  # only Flow.__enter__ sets it

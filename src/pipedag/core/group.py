@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from pipedag.core import context
+from pipedag.core.flow import current_flow
+from pipedag.core.task import current_stage
 from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
-    from pipedag.core.flow import Flow, Stage
-    from pipedag.core.task import TaskNode
+    from pipedag.core.flow import Flow
+    from pipedag.core.task import Stage, TaskNode
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,12 @@ class GroupNode:
         self._start = 0
 
     def __enter__(self) -> GroupNode:
-        flow = context.current_flow()
+        flow = current_flow()
         if flow is None:
             raise WiringError(f"GroupNode {self.label!r} must be entered inside `with Flow(...)`.")
         if self.flow is not None:
             raise WiringError(f"GroupNode {self.label!r} was already entered; create a new GroupNode.")
-        self.flow, self.stage = flow, context.current_stage()
+        self.flow, self.stage = flow, current_stage()
         self._start = len(self.stage.tasks) if self.stage is not None else len(flow.stages)
         return self
 

@@ -12,7 +12,7 @@ from pipedag.errors import StateError, TaskError
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
-    from pipedag.core.flow import Flow
+    from pipedag.core.context import FlowLike
 
 
 # Seam: reading stored tables and blobs is the engine's and the store's work, above core; the engine
@@ -59,7 +59,7 @@ class Result:
 
     def __init__(
         self,
-        flow: Flow,
+        flow: FlowLike,
         config: ConfigContext,
         outcomes: dict[TaskNode, TaskOutcome],
         run_id: int,

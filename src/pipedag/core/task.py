@@ -1,19 +1,20 @@
-"""``@materialize`` and the graph nodes a task call creates inside a flow."""
+"""``@materialize``, the graph nodes a task call creates inside a flow, and the stage that holds them."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from types import TracebackType
+from typing import Any, ClassVar, overload
 
 from pipedag.core import context
+from pipedag.core.context import FlowLike
+from pipedag.core.names import check_name, check_stage_name
 from pipedag.core.nested import iter_nested, map_nested
 from pipedag.core.table_types import normalize_input_type
 from pipedag.errors import WiringError
-
-if TYPE_CHECKING:
-    from pipedag.core.flow import Stage
 
 
 class Task:
@@ -62,7 +63,7 @@ class Task:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        stage = context.current_stage()
+        stage = current_stage()
         if stage is None:
             if context.current_flow() is not None:
                 raise WiringError(
@@ -163,6 +164,89 @@ def iter_outputs(value: Any) -> Iterator[TaskOutput]:
 def map_outputs(value: Any, fn: Callable[[TaskOutput], Any]) -> Any:
     """Copy ``value`` replacing every nested TaskOutput by ``fn(output)``."""
     return map_nested(value, TaskOutput, fn)
+
+
+stage_var: ContextVar[Stage | None] = ContextVar("pipedag_stage", default=None)
+
+
+def current_stage() -> Stage | None:
+    """The stage whose ``with`` block is active, if any."""
+    return stage_var.get()
+
+
+class Stage:
+    """A group of tasks whose tables form one database schema, published atomically.
+
+    Args:
+        name: Stage name; the schema is ``schema_prefix + name + schema_suffix``.
+        materialization_details: Accepted for pydiverse.pipedag programs and ignored: pipedag
+            writes plain tables on every backend.
+    """
+
+    def __init__(self, name: str, materialization_details: str | None = None) -> None:
+        self.name = check_stage_name(name)
+        self.materialization_details = materialization_details
+        self.flow: FlowLike | None = None
+        self.tasks: list[TaskNode] = []
+        self._token: Token[Stage | None] | None = None
+
+    def __enter__(self) -> Stage:
+        flow = context.current_flow()
+        if flow is None:
+            raise WiringError(f"Stage {self.name!r} must be entered inside `with Flow(...)`.")
+        outer = current_stage()
+        if outer is not None:
+            raise WiringError(
+                f"Stage {self.name!r} is nested in stage {outer.name!r}; stages cannot be nested. "
+                "Close the outer `with Stage` block first."
+            )
+        if self.flow is not None:
+            where = "this flow again" if self.flow is flow else f"a second flow {flow.name!r}"
+            raise WiringError(
+                f"Stage {self.name!r} already belongs to flow {self.flow.name!r} and cannot be "
+                f"entered in {where}; create a new Stage object."
+            )
+        flow.add_stage(self)
+        self.flow = flow
+        self._token = stage_var.set(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._token is not None
+        stage_var.reset(self._token)
+        self._token = None
+
+    def add_task(self, node: TaskNode) -> None:
+        """Register a task call, naming it uniquely within the stage.
+
+        The first call of a task takes the task's name; later calls (and a call whose name an
+        earlier call already took) get ``<name>_<n>`` with the smallest free ``n >= 2``.
+
+        Raises:
+            WiringError: if two *different* tasks share a name in this stage.
+        """
+        base = check_name("task", node.task.name)
+        if any(n.task is not node.task and n.task.name.lower() == base for n in self.tasks):
+            raise WiringError(
+                f"Two different tasks are named {base!r} in stage {self.name!r}; "
+                "give one of them another name with @materialize(name=...)."
+            )
+        taken = {n.name for n in self.tasks}
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        node.name = name
+        self.tasks.append(node)
+
+    def __pipedag_hash__(self) -> str:
+        """A Stage passed as a task argument enters the cache key by its name."""
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Stage {self.name}>"
 
 
 @overload

@@ -11,11 +11,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pipedag.core.flow import Flow
 from pipedag.errors import StateError
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
-    from pipedag.core.flow import Flow
     from pipedag.core.task import TaskNode
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ def _current(var: ContextVar[T | None], what: str) -> T:
 @contextmanager
 def running_task(node: TaskNode, config: ConfigContext, run_id: int, state: Any = None) -> Iterator[TaskContext]:
     """Make ``node`` the running task: its run, task and config become what the getters return."""
-    flow = node.stage.flow
+    flow = node.stage.flow if isinstance(node.stage.flow, Flow) else None  # a stage's flow is a Flow
     run_token = _run.set(RunContext(flow, config, run_id))
     context = TaskContext(node, state)
     task_token = _task.set(context)
