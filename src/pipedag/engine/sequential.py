@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,7 @@ def _history_rows(outcomes: Any) -> list[dict[str, Any]]:
             "reason": o.reason,
             "row_count": o.rows,
             "seconds": o.seconds,
+            "started_at": dt.datetime.fromtimestamp(o.finished_at - o.seconds, dt.UTC).replace(tzinfo=None),
         }
         for i, o in enumerate(outcomes)
     ]

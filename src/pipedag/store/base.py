@@ -74,6 +74,8 @@ class SQLTableStore(ABC):
     dialect: ClassVar[sa.Dialect]
     #: Whether column names that differ only in case name the same column.
     case_insensitive_columns: ClassVar[bool] = False
+    #: Set by ``open(read_only=True)``.
+    read_only: bool = False
 
     def __init__(self, config: ConfigContext) -> None:
         self.config = config
@@ -81,17 +83,23 @@ class SQLTableStore(ABC):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def open(self) -> None:
+    def open(self, *, read_only: bool = False) -> None:
         """Connect and make sure the metadata schema exists.
+
+        Args:
+            read_only: Only read (``pipedag ui``): the connection refuses writes, nothing is created,
+                and a DuckDB file is shared with other readers.
 
         Raises:
             StateError: if the store was opened before.
         """
         if self.state is not StoreState.NEW:
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
+        self.read_only = read_only
         self._connect()
         self.state = StoreState.OPEN
-        self._ensure_metadata()
+        if not read_only:
+            self._ensure_metadata()
 
     def close(self) -> None:
         """Disconnect (releases the database file for other processes on DuckDB)."""
@@ -246,6 +254,18 @@ class SQLTableStore(ABC):
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.metadata_schema)}")
             for table in md.metadata.sorted_tables:
                 self.execute(CreateTable(table, if_not_exists=True))
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Add nullable columns newer pipedag versions declare to metadata tables created before them."""
+        query = sa.text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s")
+        present = set(self.execute_sql(*self.render(query.bindparams(s=self.metadata_schema))))
+        for table in md.metadata.sorted_tables:
+            for column in table.columns:
+                if column.nullable and (table.name, column.name) not in present:
+                    kind = column.type.compile(self.dialect)
+                    target = qualified(self.metadata_schema, table.name)
+                    self.execute_sql(f"ALTER TABLE {target} ADD COLUMN {quote(column.name)} {kind}")
 
     # ------------------------------------------------------------- the algorithm
 

@@ -7,6 +7,7 @@ the view-swap publish of :mod:`pipedag.store.base` is atomic for readers on othe
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,6 +108,20 @@ def database_path(url: str) -> Path:
     return Path(path)
 
 
+def _connect_waiting(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect; a writer waits up to 5 s for readers (``pipedag ui`` holds the file per request)."""
+    import duckdb
+
+    deadline = time.monotonic() + (0.0 if read_only else 5.0)
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class DuckDBTableStore(SQLTableStore):
     """Table store on an embedded DuckDB file (no server, no config file needed)."""
 
@@ -132,9 +147,10 @@ class DuckDBTableStore(SQLTableStore):
     def _connect(self) -> None:
         import duckdb
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(self.path))
+            self._con = _connect_waiting(self.path, self.read_only)
             # Time-zone-aware columns come back in the session zone: fix it so that results
             # do not depend on the machine's local zone.
             self._con.execute("SET TimeZone = 'UTC'")

@@ -58,6 +58,7 @@ task_runs = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("row_count", sa.BigInteger),
     sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("started_at", sa.DateTime),  # wall clock, UTC; for timelines (added after 0.1: nullable)
 )
 
 
@@ -70,7 +71,9 @@ def insert_task_runs(run_id: int, rows: Sequence[Mapping[str, Any]]) -> sa.Inser
     columns = [c for c in task_runs.columns if c.name != "run_id"]
     arrays = [
         sa.func.unnest(
-            sa.cast(sa.bindparam(f"h_{c.name}", [r[c.name] for r in rows], type_=sa.ARRAY(c.type)), sa.ARRAY(c.type))
+            sa.cast(
+                sa.bindparam(f"h_{c.name}", [r.get(c.name) for r in rows], type_=sa.ARRAY(c.type)), sa.ARRAY(c.type)
+            )
         )
         for c in columns
     ]
