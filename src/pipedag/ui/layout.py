@@ -42,10 +42,19 @@ class Layout:
 
 def _depths(tasks: Sequence[str], upstream: dict[str, list[str]]) -> dict[str, int]:
     """Column of each task of one stage: 0 without inputs from the stage, else 1 + deepest such input."""
+    members = set(tasks)
     depth: dict[str, int] = {}
-    for task in tasks:  # wiring order is a topological order
-        inner = [depth[u] for u in upstream.get(task, []) if u in depth]
-        depth[task] = 1 + max(inner) if inner else 0
+    for task in tasks:  # wiring order is topological; recorded order may not be, so resolve inputs first
+        stack = [task]
+        while stack:
+            current = stack[-1]
+            inner = [u for u in upstream.get(current, []) if u in members and u != current]
+            todo = [u for u in inner if u not in depth and u not in stack]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            depth[current] = 1 + max((depth.get(u, 0) for u in inner), default=-1)
     return depth
 
 

@@ -65,19 +65,16 @@ def _skeleton(
     rows = source.task_runs(store, cat, run_id)
     by_label = {r.label: r for r in rows}
     if flow is not None:
-        stages, edges = _wiring(flow)
-        return stages, edges, by_label
+        return (*_wiring(flow), by_label)
     shape = rows
     if not shape:  # a running or abandoned run recorded no tasks yet: draw the last known shape
         earlier = source.latest_run_with_tasks(store, run_id)
         shape = source.task_runs(store, cat, earlier) if earlier is not None else []
-    stages: list[tuple[str, list[str]]] = []
+    grouped: dict[str, list[str]] = {}  # stages in order of first appearance (parallel runs interleave them)
     for row in shape:
-        if not stages or stages[-1][0] != row.stage:
-            stages.append((row.stage, []))
-        stages[-1][1].append(row.label)
-    known = {label for _, labels in stages for label in labels}
-    return stages, _recorded_edges(store, run_id, known), by_label
+        grouped.setdefault(row.stage, []).append(row.label)
+    known = {row.label for row in shape}
+    return list(grouped.items()), _recorded_edges(store, run_id, known), by_label
 
 
 def _wiring(flow: Flow) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str]]]:
