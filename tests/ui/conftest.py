@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import uuid
@@ -22,16 +21,9 @@ import pytest
 from pipedag import Result
 from pipedag.config.pipedag_config import PipedagConfig
 from tests.conftest import POSTGRES_URL, drop_schemas
+from tests.ui.browser import chromium_path
 
 HERE = Path(__file__).parent
-
-
-def chromium_path() -> str | None:
-    """The system Chromium binary (the real one, not the launcher script, when both exist)."""
-    for candidate in (os.environ.get("PIPEDAG_TEST_CHROMIUM"), "/usr/lib/chromium/chromium"):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")

@@ -190,6 +190,10 @@ class SQLTableStore(ABC):
         """Where blobs go when the config names no folder; None for the working directory's default."""
         return None
 
+    def database_files(self) -> list[Path]:
+        """Files holding the whole database, if it is embedded: unchanged files mean unchanged data."""
+        return []
+
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema a table reads back with; backends override this to skip the rows."""
         return self.read_arrow(schema, name).schema

@@ -246,6 +246,10 @@ class DuckDBTableStore(SQLTableStore):
         """Beside the database file: ``<file stem>.blobs``."""
         return self.path.with_suffix(".blobs")
 
+    def database_files(self) -> list[Path]:
+        """The database file and its write-ahead log."""
+        return [self.path, self.path.with_name(self.path.name + ".wal")]
+
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema of a table, read from an empty result (no rows scanned)."""
         return self.connection.sql(f"SELECT * FROM {qualified(schema, name)} LIMIT 0").to_arrow_table().schema

@@ -53,6 +53,26 @@ def reading(config: ConfigContext) -> Iterator[SQLTableStore]:
         store.close()
 
 
+def signature(config: ConfigContext) -> tuple[tuple[int, int] | None, ...] | None:
+    """Size and modification time of an embedded database's files (None: a server, always read).
+
+    Equal signatures mean nothing was written in between, so an answer may be reused without
+    opening the file, which is the slow part of a request on a large DuckDB file.
+    """
+    files = config.create_store().database_files()
+    if not files:
+        return None
+    stats: list[tuple[int, int] | None] = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            stats.append(None)
+            continue
+        stats.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(stats)
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Which metadata tables and columns exist (an instance that never ran has none)."""

@@ -16,6 +16,7 @@ from pipedag.ui import source
 from pipedag.ui.layout import layered
 
 if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
     from pipedag.core.flow import Flow
     from pipedag.store.base import SQLTableStore
 
@@ -41,6 +42,21 @@ def _run_json(run: source.RunRow) -> dict[str, Any]:
     }
 
 
+def overview(
+    store: SQLTableStore, cat: source.Catalog, config: ConfigContext, run_id: int | None, flow: Flow | None
+) -> dict[str, Any]:
+    """What the page needs to draw at first: the instance, the run history, a run's graph, the poll token."""
+    history = source.runs(store) if cat.has("runs") else []
+    return {
+        "instance": config.instance_name,
+        "pipeline": config.pipeline_name,
+        "flow": None if flow is None else flow.name,
+        "runs": [_run_json(r) for r in history],
+        "graph": graph(store, cat, run_id, flow, history),
+        "poll": poll(store, cat, history[:1]),
+    }
+
+
 def runs(store: SQLTableStore, cat: source.Catalog) -> list[dict[str, Any]]:
     """The run history, newest first."""
     if not cat.has("runs"):
@@ -48,9 +64,9 @@ def runs(store: SQLTableStore, cat: source.Catalog) -> list[dict[str, Any]]:
     return [_run_json(r) for r in source.runs(store)]
 
 
-def poll(store: SQLTableStore, cat: source.Catalog) -> dict[str, Any]:
+def poll(store: SQLTableStore, cat: source.Catalog, history: list[source.RunRow] | None = None) -> dict[str, Any]:
     """A small fingerprint of the history that changes whenever a run starts, ends or is abandoned."""
-    latest = source.runs(store, limit=1) if cat.has("runs") else []
+    latest = history if history is not None else source.runs(store, limit=1) if cat.has("runs") else []
     if not latest:
         return {"busy": False, "token": "empty"}
     run = latest[0]
@@ -100,9 +116,16 @@ def _recorded_edges(store: SQLTableStore, run_id: int, known: set[str]) -> list[
     return edges
 
 
-def graph(store: SQLTableStore, cat: source.Catalog, run_id: int | None, flow: Flow | None) -> dict[str, Any]:
+def graph(
+    store: SQLTableStore,
+    cat: source.Catalog,
+    run_id: int | None,
+    flow: Flow | None,
+    history: list[source.RunRow] | None = None,
+) -> dict[str, Any]:
     """The flow graph of a run (the latest when ``run_id`` is None): laid-out stages and coloured tasks."""
-    history = source.runs(store) if cat.has("runs") else []
+    if history is None:
+        history = source.runs(store) if cat.has("runs") else []
     run = next((r for r in history if run_id is None or r.run_id == run_id), None)
     if run is None and run_id is not None:
         raise KeyError(f"No run {run_id} in this instance's history.")
