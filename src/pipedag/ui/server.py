@@ -103,6 +103,7 @@ def create_app(config: ConfigContext, flow: Flow | None = None) -> Starlette:
         Route("/api/task", endpoint(lambda s, c, r: views.task(s, c, _int(r, "run"), _text(r, "task")))),
         Route("/api/timeline", endpoint(lambda s, c, r: views.timeline(s, c, _int(r, "run")))),
         Route("/api/tables", endpoint(lambda s, c, r: views.tables(s, c))),
+        Route("/api/batches", endpoint(lambda s, c, r: views.batches(s, c))),
         Route(
             "/api/preview",
             endpoint(

@@ -260,6 +260,27 @@ def tables(store: SQLTableStore, cat: source.Catalog) -> list[dict[str, Any]]:
     ]
 
 
+def batches(store: SQLTableStore, cat: source.Catalog) -> list[dict[str, Any]]:
+    """Every batch job with its position and ranges (ids, item count, status, attempt, worker, error)."""
+    if not cat.has("batch_jobs") or not cat.has("batch_ranges"):
+        return []
+    from pipedag.batches import claims
+
+    ranges: dict[str, list[dict[str, Any]]] = {}
+    for r in claims.status(store):
+        ranges.setdefault(r.job, []).append(
+            {
+                "range_id": r.range_id, "id_min": r.id_min, "id_max": r.id_max, "count": r.count,
+                "status": r.status, "attempt": r.attempt, "worker": r.worker, "error": r.error,
+                "finished_at": _time(r.finished_at), "run_id": r.run_id,
+            }
+        )
+    return [
+        {"job": j.job, "kind": j.kind, "source": j.source, "position": j.position, "ranges": ranges.get(j.job, [])}
+        for j in claims.jobs(store)
+    ]
+
+
 def preview(store: SQLTableStore, stage: str, table: str, offset: int, limit: int) -> dict[str, Any]:
     """A page of a published table's rows; values that JSON lacks become text."""
     columns, rows, total = source.preview(store, stage, table, offset, limit)

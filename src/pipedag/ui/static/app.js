@@ -229,8 +229,7 @@ async function showTimeline(runId) {
 async function showTables() {
   const stages = await getJson("/api/tables");
   const list = $("#tables-list");
-  if (!stages.length) { list.replaceChildren(el("p", { class: "hint" }, "No stage has been published yet.")); return; }
-  const parts = [];
+  const parts = stages.length ? [] : [el("p", { class: "hint" }, "No stage has been published yet.")];
   for (const s of stages) {
     parts.push(el("h4", {}, `${s.stage} (schema ${s.schema}, version ${s.version})`));
     for (const t of s.tables) {
@@ -241,8 +240,30 @@ async function showTables() {
       parts.push(item);
     }
   }
+  parts.push(...renderBatches(await getJson("/api/batches")));
   list.replaceChildren(...parts);
   if (state.table) await showPreview();
+}
+
+function renderBatches(jobs) {
+  if (!jobs.length) return [];
+  const parts = [el("h3", {}, "Batch jobs")];
+  for (const job of jobs) {
+    parts.push(el("h4", {}, `${job.job} (${job.kind}, ${job.source}, position ${job.position ?? "none"})`));
+    const table = el("table", { class: "grid batch", "data-job": job.job });
+    const head = el("tr");
+    ["range", "ids", "items", "status", "attempt", "worker", "error"].forEach((h) => head.append(el("th", {}, h)));
+    table.append(head);
+    for (const r of job.ranges) {
+      const tr = el("tr", { "data-range": r.range_id, "data-status": r.status });
+      tr.append(el("td", { class: "num" }, r.range_id), el("td", {}, `${r.id_min}–${r.id_max}`),
+        el("td", { class: "num" }, r.count), el("td", {}, r.status), el("td", { class: "num" }, r.attempt),
+        el("td", {}, r.worker ?? ""), el("td", {}, r.error ?? ""));
+      table.append(tr);
+    }
+    parts.push(table);
+  }
+  return parts;
 }
 
 async function showPreview() {
