@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pipedag.errors import ConfigError, StateError
 
 if TYPE_CHECKING:
+    from pipedag.compat.store_access import StoreAccess
     from pipedag.store.base import SQLTableStore
 
 CACHE_VALIDATION_MODES = (
@@ -21,6 +23,17 @@ CACHE_VALIDATION_MODES = (
     "force_fresh_input",
     "force_cache_invalid",
 )
+
+
+class CacheValidationMode(enum.StrEnum):
+    """The cache_validation modes, for code that prefers names to strings (see :class:`CacheValidation`)."""
+
+    NORMAL = "normal"
+    ASSERT_NO_FRESH_INPUT = "assert_no_fresh_input"
+    IGNORE_FRESH_INPUT = "ignore_fresh_input"
+    FORCE_FRESH_INPUT = "force_fresh_input"
+    FORCE_CACHE_INVALID = "force_cache_invalid"
+
 
 ENGINES = ("sequential", "parallel", "dask")
 
@@ -47,6 +60,8 @@ class CacheValidation:
     ignore_task_version: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.mode, CacheValidationMode):
+            object.__setattr__(self, "mode", self.mode.value)
         if self.mode not in CACHE_VALIDATION_MODES:
             raise ConfigError(
                 f"Unknown cache_validation mode {self.mode!r}; use one of {', '.join(CACHE_VALIDATION_MODES)}."
@@ -146,6 +161,51 @@ class ConfigContext:
             )
         if self.keep_stage_versions < 1:
             raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
+
+    @classmethod
+    def get(cls) -> ConfigContext:
+        """The active config: the instance a task runs on, or the innermost ``with cfg:`` block.
+
+        Raises:
+            StateError: outside a run and outside any ``with cfg:`` block.
+        """
+        active = active_config()
+        if active is None:
+            raise StateError(
+                "No active ConfigContext: ConfigContext.get() works inside a running task or a `with cfg:` block."
+            )
+        return active
+
+    def evolve(self, **changes: Any) -> ConfigContext:
+        """A copy with some settings changed, e.g. ``cfg.evolve(fail_fast=False)``.
+
+        ``cache_validation`` may be given as a mode name or :class:`CacheValidationMode`.
+
+        Raises:
+            ConfigError: for a name that is no setting of a ConfigContext.
+        """
+        from dataclasses import fields, replace
+
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(
+                f"ConfigContext.evolve() got unknown settings {unknown}; known: {', '.join(sorted(known))}."
+            )
+        if "cache_validation" in changes and not isinstance(changes["cache_validation"], CacheValidation):
+            changes["cache_validation"] = replace(self.cache_validation, mode=changes["cache_validation"])
+        return replace(self, **changes)
+
+    @property
+    def store(self) -> StoreAccess:
+        """The instance's stores as pydiverse.pipedag programs reach them: ``cfg.store.table_store``."""
+        from pipedag.compat.store_access import StoreAccess
+
+        return StoreAccess(self)
+
+    def __pipedag_hash__(self) -> Any:
+        """What a task's cache key sees of a ConfigContext argument: where the instance's data lives."""
+        return ["ConfigContext", self.instance_id, self.table_store_url, self.schema_prefix, self.schema_suffix]
 
     def create_store(self) -> SQLTableStore:
         """Instantiate (without connecting) the table store this config describes."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from pipedag.core import context
 from pipedag.core.nested import iter_nested, map_nested
+from pipedag.core.table_types import normalize_input_type
 from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Task:
                 f"@materialize(version={version!r}) on {fn.__qualname__}: version must be a string "
                 "such as '1.0' (or None to run the task every time)."
             )
+        input_type = normalize_input_type(input_type, f"@materialize on {fn.__qualname__}")
         if version == "AUTO_VERSION":
             _check_auto_version(fn, input_type, lazy)
         if cache is not None and not callable(cache):

@@ -98,6 +98,7 @@ def store_blob(
 ) -> BlobRef:
     """Write a blob file (unless one with the same identity exists) and return its reference."""
     check_name("blob", blob.name)
+    assert blob.name is not None
     ref = BlobRef(stage, blob.name, identity, f"{blob.name}__{identity[:12]}.pkl")
     if ref.file in history.existing_blobs:
         return ref

@@ -132,6 +132,10 @@ class DuckDBTableStore(SQLTableStore):
             raise StateError("DuckDB store is not open; use `with store:` first.")
         return self._con
 
+    def database_exists(self) -> bool:
+        """Whether the database file exists (opening would create it)."""
+        return self.path.exists()
+
     def _connect(self) -> None:
         import duckdb
 
