@@ -178,3 +178,14 @@ def test_parallel_engine_rejects_zero_workers() -> None:
     """ParallelEngine(workers=0) fails with a message naming the argument."""
     with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
         ParallelEngine(workers=0)
+
+
+def test_imperative_tables_and_task_context_under_parallel_and_dask(duckdb_config: ConfigContext) -> None:
+    """Table.materialize() inside tasks works on worker threads and Dask workers (the running-task context travels)."""
+    from tests.engine.test_imperative import build as build_imperative
+
+    for engine in (ParallelEngine(2), DaskEngine(n_workers=1, processes=False)):
+        flow, main, out = build_imperative()
+        result = flow.run(duckdb_config, engine=engine, cache_validation="force_cache_invalid")
+        assert result.get(main)["a2"].tolist() == [2]
+        assert result.get(out)["a2"].tolist() == [4]

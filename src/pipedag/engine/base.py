@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from pipedag.context import running_task
+from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import kind_of
 from pipedag.engine.task_runner import RunContext, TaskRunner
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
+    from pipedag.core.table import TableRef
     from pipedag.engine.task_runner import Decision, TaskRun
     from pipedag.store.base import SQLTableStore
     from pipedag.store.blob_store import FileBlobStore
@@ -37,6 +40,8 @@ class Work:
         table_owners: The stage's table-name claims; shared with the driver in-process, a
             snapshot in another process (the driver checks the claims again).
         decided_in: Seconds the decision took on the driver (part of the task's time).
+        imperative: Tables the task materialized with ``Table.materialize()`` while it was
+            decided (a lazy task is called then), by name.
     """
 
     config: ConfigContext
@@ -45,13 +50,19 @@ class Work:
     history: StageHistory
     table_owners: dict[str, tuple[str, str]]
     decided_in: float = 0.0
+    imperative: dict[str, TableRef] = field(default_factory=dict)
 
     def execute(self, store: SQLTableStore, blobs: FileBlobStore) -> TaskRun:
         """Run the task with ``store`` (a connection of this worker) and store its outputs."""
+        node = self.decision.node
         self.decision.start = time.perf_counter() - self.decided_in  # clocks differ between processes
         ctx = RunContext(store, self.config, self.run_id, blobs)
         runner = TaskRunner(ctx, self.history, self.table_owners)
-        return kind_of(self.decision.node.task).execute(runner, self.decision)
+        state = ImperativeTables(runner, node)
+        state.tables.update(self.imperative)
+        state.written.extend(self.imperative.values())
+        with running_task(node, self.config, self.run_id, state):
+            return kind_of(node.task).execute(runner, self.decision)
 
 
 class Engine(Protocol):

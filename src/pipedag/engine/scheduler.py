@@ -19,8 +19,10 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipedag.context import running_task
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.engine.base import Work
+from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import TaskKind, kind_of
 from pipedag.engine.task_runner import TaskRunner
 from pipedag.errors import TaskError
@@ -117,7 +119,9 @@ class Scheduler:
             if waiting:
                 yield node, None, waiting[0]
             else:
-                decision = self.decide(node)
+                runner = self.runner(node.stage)
+                with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(runner, node)):
+                    decision = self.kinds[node].decide(runner, node)
                 if decision.hit is not None:
                     self.ctx.values[node] = decision.hit.outputs
                 yield node, decision, None
@@ -181,15 +185,18 @@ class Scheduler:
         hold = ExitStack()
         try:
             hold.enter_context(self.kinds[node].hold(self.ctx.config, node))
-            decision = self.decide(node)
-            if decision.hit is not None:
-                task_run = self.runner(node.stage).carry_out(decision)
+            runner = self.runner(node.stage)
+            state = ImperativeTables(runner, node)  # what Table.materialize() inside the task writes
+            with running_task(node, self.ctx.config, self.ctx.run_id, state):
+                decision = self.kinds[node].decide(runner, node)
+                task_run = runner.carry_out(decision) if decision.hit is not None else None
+            if task_run is not None:  # cache-valid: done on the driver
                 hold.close()
                 self._succeeded(node, task_run, index)
                 return
             work = Work(
                 self.ctx.config, self.ctx.run_id, decision, self.histories[node.stage.name],
-                self.owners[node.stage.name], time.perf_counter() - decision.start,
+                self.owners[node.stage.name], time.perf_counter() - decision.start, dict(state.tables),
             )
             future = engine.submit(work)
         except Exception as exc:  # the task's own error (or its decision's): reported, then kept
