@@ -88,6 +88,7 @@ _LOCK_MANAGERS = {
     "backend.lock.NoLockManager": "none",
 }
 _ENGINES = ("engine.SequentialEngine", "engine.sequential.SequentialEngine")
+_DASK_ENGINES = ("engine.DaskEngine", "engine.dask.DaskEngine")
 _COMMIT_TECHNIQUES = {"schema_swap": "view_swap", "read_views": "view_swap", "view_swap": "view_swap"}
 
 
@@ -239,14 +240,21 @@ class _Translator:
         self.mapped.append((f"{path}.class", f"{PEER}{peer} -> {kind}"))
 
     def orchestration(self, block: dict[str, Any], path: str) -> None:
-        engine = block.pop("orchestration")
-        peer = _peer_path(engine.get("class")) if isinstance(engine, dict) else None
+        engine = block["orchestration"]
+        if not (isinstance(engine, dict) and "class" in engine):
+            return  # pipedag's own `orchestration: {engine: ..., workers: ...}`
+        block.pop("orchestration")
+        peer = _peer_path(engine.get("class"))
         if peer in _ENGINES:
-            self.mapped.append((f"{path}.orchestration", "pipedag runs tasks sequentially in this process"))
+            self.mapped.append((f"{path}.orchestration", "SequentialEngine -> engine: sequential"))
             return
-        self.ignored.append(
-            (f"{path}.orchestration", "pipedag runs tasks sequentially in this process; results are the same")
-        )
+        if peer in _DASK_ENGINES:
+            block["orchestration"] = {"engine": "dask"}
+            note = "DaskEngine -> engine: dask (a LocalCluster; its args are not read)"
+            self.mapped.append((f"{path}.orchestration", note))
+            return
+        reason = "pipedag runs tasks sequentially unless `orchestration: {engine: ...}` says otherwise"
+        self.ignored.append((f"{path}.orchestration", reason))
 
 
 def translate(raw: dict[str, Any], source: str = "pipedag.yaml") -> Translation:
