@@ -20,6 +20,7 @@ def test_postgres_publish_runs(postgres_url: str) -> None:
     assert set(figures) == {10, 100} and all(v > 0 for v in figures.values())
 
 
+@pytest.mark.slow
 def test_engines_benchmark_runs(postgres_url: str) -> None:
     """The engines benchmark measures every section (without Dask, on tiny work) and reports ratios."""
     from benchmarks import engines
