@@ -16,7 +16,6 @@ from pipedag.core.table import Table, TableRef
 from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
 from pipedag.engine import configured as _configured  # noqa: F401  registers Flow.run's runner
-from pipedag.engine import stage_versions as _stage_versions  # noqa: F401  registers @input_stage_versions
 from pipedag.engine.dask import DaskEngine
 from pipedag.engine.parallel import ParallelEngine
 from pipedag.engine.sequential import SequentialEngine

@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pipedag.engine import stage_versions as _stage_versions  # noqa: F401  registers @input_stage_versions
 from pipedag.engine.current import running_task
 from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import kind_of

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pipedag.core.flow import register_runner
-from pipedag.engine.run import run_flow
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -51,6 +50,8 @@ def run_configured(
     flow: Flow, config: ConfigContext, engine: Engine | None, *, fail_fast: bool, stages: Sequence[str] | None
 ) -> Result:
     """The last step of ``Flow.run``: run on ``engine``, or on the one pipedag.yaml names."""
+    from pipedag.engine.run import run_flow  # imported on use: the CLI starts without the engine's libraries
+
     return run_flow(flow, config, engine or configured_engine(config), fail_fast=fail_fast, stages=stages)
 
 

@@ -27,7 +27,7 @@ import enum
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +45,7 @@ from pipedag.log import get_logger
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord
 from pipedag.store.identifiers import qualified, quote
+from pipedag.store.publish_checks import run_publish_checks
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -58,21 +59,6 @@ class StoreState(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-# Seam: the instance locks build on the store classes, so pipedag.store.locks registers the check
-# that a publish runs (that the run still holds its lock) instead of this module importing it.
-_lock_checks: list[Callable[[SQLTableStore], None]] = []
-
-
-def register_lock_check(check: Callable[[SQLTableStore], None]) -> None:
-    """Make every publish call ``check(store)`` inside its transaction (registered by pipedag.store.locks)."""
-    _lock_checks[:] = [check]
-
-
-def _verify_lock(store: SQLTableStore) -> None:
-    for check in _lock_checks:
-        check(store)
 
 
 class SQLTableStore(ABC):
@@ -475,7 +461,7 @@ class SQLTableStore(ABC):
         """The publish transaction: check the lock, re-point changed views, record the version."""
         schema = self.stage_schema(stage)
         with self.transaction():
-            _verify_lock(self)  # a run that lost its instance lock must not publish
+            run_publish_checks(self)  # a run that lost its instance lock must not publish
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for name in old.keys() - new.keys():
                 self._drop_view(schema, name)
@@ -530,7 +516,7 @@ class SQLTableStore(ABC):
         schema = self.data_schema(stage)
         unused = sorted(self.list_tables(schema) - history.referenced_tables())
         with self.transaction():
-            _verify_lock(self)
+            run_publish_checks(self)
             if expired:
                 for table in (md.stage_versions, md.task_records):
                     self.execute(table.delete().where(table.c.stage == stage, table.c.run_id.in_(expired)))

@@ -31,7 +31,7 @@ import xxhash
 
 from pipedag.errors import ConfigError, LockError, StateError
 from pipedag.log import get_logger
-from pipedag.store.base import register_lock_check
+from pipedag.store.publish_checks import register_publish_check
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -435,4 +435,4 @@ def instance_lock(config: ConfigContext) -> Iterator[None]:
 
 
 # Seam: SQLTableStore (below this module) runs this check in every publish transaction.
-register_lock_check(verify_lock)
+register_publish_check(verify_lock)
