@@ -126,9 +126,7 @@ class Scheduler:
             if waiting:
                 yield node, None, waiting[0]
             else:
-                runner = self.runner(node.stage)
-                with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(runner, node)):
-                    decision = self.kinds[node].decide(runner, node)
+                decision = self.decide(node)
                 if decision.hit is not None:
                     self.ctx.values[node] = decision.hit.outputs
                 yield node, decision, None
