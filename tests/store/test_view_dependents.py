@@ -8,7 +8,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from pipedag import ConfigContext, Flow, Stage, StoreError, Table, materialize
+from pipedag import ConfigContext, Flow, Stage, StoreError, Table, TaskState, materialize
 from pipedag.store.identifiers import qualified
 
 pytestmark = pytest.mark.postgres
@@ -62,4 +62,23 @@ def test_changed_columns_under_a_user_view_fail_cleanly(postgres_config: ConfigC
     assert f"{p}mine.v" in str(info.value) and "stage 's'" in str(info.value)
     assert _tables(postgres_url, p + "s__pipedag") == before
     assert _sql(postgres_url, f"SELECT x FROM {qualified(p + 'mine', 'v')}") == [(1,)]
+    assert _sql(postgres_url, f"SELECT * FROM {qualified(p + 's', 't')}") == [(1,)]
+
+
+def test_failed_publish_without_fail_fast_is_a_failed_result(
+    postgres_config: ConfigContext, postgres_url: str
+) -> None:
+    """Without fail_fast a publish blocked by a user's view ends in a failed Result naming the view, tables dropped."""
+    p = postgres_config.schema_prefix
+    flow, out = _flow(pd.DataFrame({"x": [1]}))
+    flow.run(config=postgres_config)
+    before = _tables(postgres_url, p + "s__pipedag")
+    _sql(postgres_url, f'CREATE SCHEMA "{p}mine"')
+    _sql(postgres_url, f"CREATE VIEW {qualified(p + 'mine', 'v')} AS SELECT x FROM {qualified(p + 's', 't')}")
+    flow, out = _flow(pd.DataFrame({"y": ["a"]}))
+    result = flow.run(config=postgres_config, fail_fast=False)
+    assert not result.successful
+    assert result.state(out) is TaskState.FAILED
+    assert f"{p}mine.v" in result.outcomes[0].reason
+    assert _tables(postgres_url, p + "s__pipedag") == before
     assert _sql(postgres_url, f"SELECT * FROM {qualified(p + 's', 't')}") == [(1,)]

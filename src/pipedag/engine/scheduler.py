@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from pipedag.core.result import TaskOutcome, TaskState
@@ -25,7 +25,7 @@ from pipedag.engine.current import running_task
 from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import TaskKind, kind_of
 from pipedag.engine.task_runner import TaskRunner
-from pipedag.errors import TaskError
+from pipedag.errors import LockError, StoreError, TaskError
 from pipedag.log import get_logger
 
 if TYPE_CHECKING:
@@ -127,9 +127,7 @@ class Scheduler:
             if waiting:
                 yield node, None, waiting[0]
             else:
-                runner = self.runner(node.stage)
-                with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(runner, node)):
-                    decision = self.kinds[node].decide(runner, node)
+                decision = self.decide(node)
                 if decision.hit is not None:
                     self.ctx.values[node] = decision.hit.outputs
                 yield node, decision, None
@@ -299,10 +297,16 @@ class Scheduler:
         runs = [self.runs[n] for n in stage.tasks]
         statements = [s for r in runs for s in r.publish_sql]
         store, history = self.ctx.store, self.histories[stage.name]
-        with store.transaction() if statements else nullcontext():
-            changed = store.publish_stage(stage.name, self.ctx.run_id, [r.record for r in runs], history)
-            for sql, params in statements:
-                store.execute_sql(sql, params)
+        try:
+            with store.transaction() if statements else nullcontext():
+                changed = store.publish_stage(stage.name, self.ctx.run_id, [r.record for r in runs], history)
+                for sql, params in statements:
+                    store.execute_sql(sql, params)
+        except LockError:
+            raise  # the run lost its instance lock: nothing more may be published
+        except StoreError as exc:  # e.g. a user's view depends on a view whose columns changed
+            self._publish_failed(stage, exc)
+            return
         self._finished_stages[stage.name] = True
         if changed:
             dropped = store.collect_garbage(stage.name, history)
@@ -310,6 +314,14 @@ class Scheduler:
             get_logger().debug("stage published", stage=stage.name, dropped_tables=len(dropped))
         else:
             get_logger().debug("stage unchanged", stage=stage.name)
+
+    def _publish_failed(self, stage: Stage, exc: StoreError) -> None:
+        """The stage's tasks succeeded but its publish did not: they fail, and the stage is abandoned."""
+        message = f"{type(exc).__name__}: {exc}"
+        for node in stage.tasks:
+            self.outcomes[node] = replace(self.outcomes[node], state=TaskState.FAILED, reason=message, exception=exc)
+        self.error = self.error or exc
+        self._abandon(stage)
 
     def _abandon(self, stage: Stage) -> None:
         """Leave the published stage as it was: drop this run's tables, withdraw its outputs."""
