@@ -1,6 +1,6 @@
 """The inventory's transactions: claim the next batch, record its outcome, report ranges.
 
-Every function here runs inside one transaction of an open store (the caller opens it). A
+:func:`claim` runs its own transactions; the others run inside one the caller opens. A
 claim first updates the job's row, which serializes the claims of one job across threads and
 processes; everything it reads afterwards is therefore current.
 
@@ -30,7 +30,7 @@ from pipedag.batches import tables
 from pipedag.batches.batch import Batch, RangeStatus
 from pipedag.batches.source import PAGE, ResolvedSource, Row, candidates, rows_of_range
 from pipedag.batches.spec import BACKFILL, BatchSpec
-from pipedag.errors import ConfigError, LeaseLostError
+from pipedag.errors import ConfigError, LeaseLostError, StateError, StoreError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
 
@@ -63,31 +63,55 @@ def db_now(store: SQLTableStore) -> dt.datetime:
 
 
 def claim(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant) -> Batch | None:
-    """Claim the next batch of ``spec``'s job (see the module docstring), or None when there is nothing to do."""
-    now = db_now(store)
-    job = _lock_job(store, spec, src, now)
-    batch = _retake(store, spec, src, who, now)
-    if batch is not None:
-        return batch
-    return _take_new(store, spec, src, who, now, job)
+    """Claim the next batch of ``spec``'s job (see the module docstring), or None when there is nothing to do.
+
+    Runs its own transactions: the job's row is created first, on its own, because on DuckDB two
+    transactions inserting the same new row both proceed until one commits, so the claim itself
+    would not be serialized against a concurrent first claim.
+    """
+    _ensure_job(store, spec, src)
+    with store.transaction():
+        now = db_now(store)
+        job = _lock_job(store, spec, src)
+        batch = _retake(store, spec, src, who, now)
+        if batch is not None:
+            return batch
+        return _take_new(store, spec, src, who, now, job)
 
 
-def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, now: dt.datetime) -> _Job:
+def _ensure_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
     j = tables.jobs
-    store.execute(
-        postgresql.insert(j)
-        .values(
-            job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
-            position=None, claims=0, scanned_at_claim=0, created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[j.c.job])
-    )
-    ((kind, source, id_min, id_max, position, claims, scanned),) = store.execute(
+    exists = sa.select(j.c.job).where(j.c.job == spec.job)
+    if store.execute(exists):
+        return
+    try:
+        with store.transaction():
+            store.execute(
+                postgresql.insert(j)
+                .values(
+                    job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
+                    position=None, claims=0, scanned_at_claim=0, created_at=db_now(store),
+                )
+                .on_conflict_do_nothing(index_elements=[j.c.job])
+            )
+    except StoreError:
+        if not store.execute(exists):  # else a concurrent first claim created it: fine
+            raise
+
+
+def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Job:
+    j = tables.jobs
+    # Updating the job's row serializes its claims: PostgreSQL makes the next claimer wait for
+    # the row lock, DuckDB fails it with a write conflict that the caller retries.
+    rows = store.execute(
         j.update()
         .where(j.c.job == spec.job)
         .values(claims=j.c.claims + 1)
         .returning(j.c.kind, j.c.source, j.c.id_min, j.c.id_max, j.c.position, j.c.claims, j.c.scanned_at_claim)
     )
+    if not rows:
+        raise StateError(f"Batch job {spec.job!r} vanished from the inventory during a claim (metadata cleared?).")
+    ((kind, source, id_min, id_max, position, claims, scanned),) = rows
     if (kind, source, id_min, id_max) != (spec.kind, src.label, spec.id_min, spec.id_max):
         bounds = f" over ids {id_min}..{id_max}" if kind == BACKFILL else ""
         raise ConfigError(
