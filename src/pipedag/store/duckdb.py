@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store.base import SQLTableStore, error_chain
+from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class DuckDBTableStore(SQLTableStore):
 
     name: ClassVar[str] = "duckdb"
     max_identifier_length: ClassVar[int] = 255
+    case_insensitive_columns: ClassVar[bool] = True
     # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
@@ -210,9 +212,10 @@ class DuckDBTableStore(SQLTableStore):
         import duckdb
 
         try:
-            return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+            table = self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"Reading {schema}.{name} from DuckDB failed: {exc}") from exc
+        return restore_durations(table)
 
     def default_blob_root(self) -> Path | None:
         """Beside the database file: ``<file stem>.blobs``."""
