@@ -91,12 +91,12 @@ def test_expired_lease_is_offered_again_and_the_old_worker_is_refused(store_conf
     """A claim whose lease ran out goes to the next worker as attempt 2; the first worker then gets a clear error."""
     catalog.create(store_config, catalog.ones(range(1, 7)))
     inv = Inventory(store_config)
-    spec = catalog.source(store_config).incremental("j", max_count=3, lease=0.5)
-    stale = inv.claim(spec, worker="crashed")
-    live = inv.claim(spec, worker="other")
-    assert stale is not None and live is not None and live.ids == (4, 5, 6)  # lease still valid: not re-offered
-    time.sleep(0.6)
-    taken = inv.claim(spec, worker="rescuer")
+    source = catalog.source(store_config)
+    held = inv.claim(source.incremental("j", max_count=3), worker="holder")  # the default lease: an hour
+    stale = inv.claim(source.incremental("j", max_count=3, lease=0.3), worker="crashed")
+    assert held is not None and stale is not None and stale.ids == (4, 5, 6)
+    time.sleep(0.4)
+    taken = inv.claim(source.incremental("j", max_count=3), worker="rescuer")
     assert taken is not None and taken.ids == stale.ids and taken.attempt == 2 and taken.worker == "rescuer"
     with pytest.raises(LeaseLostError, match=r"taken over \(now attempt 2 by worker 'rescuer'") as err:
         inv.succeed(stale)
@@ -106,8 +106,8 @@ def test_expired_lease_is_offered_again_and_the_old_worker_is_refused(store_conf
     inv.succeed(taken)
     with pytest.raises(LeaseLostError, match="already recorded as 'succeeded'"):
         inv.succeed(taken)
-    record = inv.status("j")[0]
-    assert (record.status, record.attempt, record.worker) == ("succeeded", 2, "rescuer")
+    records = inv.status("j")
+    assert [(r.status, r.attempt, r.worker) for r in records] == [("claimed", 1, "holder"), ("succeeded", 2, "rescuer")]
 
 
 def test_expired_lease_on_the_last_attempt_exhausts_the_range(store_config: ConfigContext) -> None:

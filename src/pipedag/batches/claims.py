@@ -45,6 +45,8 @@ class _Job:
     position: int | None
     claims: int
     scanned_at_claim: int
+    range_count: int
+    now: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -55,63 +57,65 @@ class Claimant:
     run_id: int | None = None
 
 
-def db_now(store: SQLTableStore) -> dt.datetime:
-    """The database's current time in UTC (one clock for every worker, whatever machine it runs on)."""
-    ((now,),) = store.execute(sa.select(sa.func.timezone("UTC", sa.func.now())))
-    assert isinstance(now, dt.datetime)
-    return now.replace(tzinfo=None)
+def utc_now() -> sa.ColumnElement[dt.datetime]:
+    """The database's current time in UTC: one clock for every worker, whatever machine it runs on."""
+    # A literal, not a parameter: DuckDB refuses parameters in a RETURNING clause.
+    return sa.func.timezone(sa.literal_column("'UTC'"), sa.func.now(), type_=sa.DateTime)
 
 
 def claim(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant) -> Batch | None:
     """Claim the next batch of ``spec``'s job (see the module docstring), or None when there is nothing to do.
 
-    Runs its own transactions: the job's row is created first, on its own, because on DuckDB two
-    transactions inserting the same new row both proceed until one commits, so the claim itself
-    would not be serialized against a concurrent first claim.
+    Runs its own transactions. A new job's row is created first, in a transaction of its own:
+    on DuckDB two transactions inserting the same new row both proceed until one commits, so a
+    claim creating the row itself would not be serialized against a concurrent first claim.
     """
-    _ensure_job(store, spec, src)
-    with store.transaction():
-        now = db_now(store)
-        job = _lock_job(store, spec, src)
-        batch = _retake(store, spec, src, who, now)
-        if batch is not None:
-            return batch
-        return _take_new(store, spec, src, who, now, job)
+    for _ in range(2):
+        with store.transaction():
+            job = _lock_job(store, spec, src)
+            if job is not None:
+                batch = _retake(store, spec, src, who, job.now)
+                return batch if batch is not None else _take_new(store, spec, src, who, job)
+        _create_job(store, spec, src)
+    raise StateError(f"Batch job {spec.job!r} vanished from the inventory while it was created (metadata cleared?).")
 
 
-def _ensure_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
+def _create_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
     j = tables.jobs
-    exists = sa.select(j.c.job).where(j.c.job == spec.job)
-    if store.execute(exists):
-        return
     try:
         with store.transaction():
             store.execute(
                 postgresql.insert(j)
                 .values(
                     job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
-                    position=None, claims=0, scanned_at_claim=0, created_at=db_now(store),
+                    position=None, claims=0, scanned_at_claim=0, range_count=0, created_at=utc_now(),
                 )
                 .on_conflict_do_nothing(index_elements=[j.c.job])
             )
     except StoreError:
-        if not store.execute(exists):  # else a concurrent first claim created it: fine
-            raise
+        if not store.execute(sa.select(j.c.job).where(j.c.job == spec.job)):
+            raise  # else a concurrent first claim created it, which is all we wanted
 
 
-def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Job:
+def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Job | None:
+    """Lock the job's row (None when it does not exist yet) and check it matches ``spec``.
+
+    Updating the row serializes the job's claims: PostgreSQL makes the next claimer wait for the
+    row lock, DuckDB fails it with a write conflict that the caller retries.
+    """
     j = tables.jobs
-    # Updating the job's row serializes its claims: PostgreSQL makes the next claimer wait for
-    # the row lock, DuckDB fails it with a write conflict that the caller retries.
     rows = store.execute(
         j.update()
         .where(j.c.job == spec.job)
         .values(claims=j.c.claims + 1)
-        .returning(j.c.kind, j.c.source, j.c.id_min, j.c.id_max, j.c.position, j.c.claims, j.c.scanned_at_claim)
+        .returning(
+            j.c.kind, j.c.source, j.c.id_min, j.c.id_max, j.c.position, j.c.claims, j.c.scanned_at_claim,
+            j.c.range_count, utc_now(),
+        )
     )
     if not rows:
-        raise StateError(f"Batch job {spec.job!r} vanished from the inventory during a claim (metadata cleared?).")
-    ((kind, source, id_min, id_max, position, claims, scanned),) = rows
+        return None
+    ((kind, source, id_min, id_max, position, claims, scanned, range_count, now),) = rows
     if (kind, source, id_min, id_max) != (spec.kind, src.label, spec.id_min, spec.id_max):
         bounds = f" over ids {id_min}..{id_max}" if kind == BACKFILL else ""
         raise ConfigError(
@@ -119,7 +123,7 @@ def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Jo
             f"{spec.describe()} on {src.label}. A job keeps its kind, source and bounds: give the new one "
             "its own job name."
         )
-    return _Job(position, claims, scanned)
+    return _Job(position, claims, scanned, range_count, now.replace(tzinfo=None))
 
 
 # ------------------------------------------------------------------ retries
@@ -199,9 +203,7 @@ def _reclaim(
 # ---------------------------------------------------------------- new items
 
 
-def _take_new(
-    store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, now: dt.datetime, job: _Job
-) -> Batch | None:
+def _take_new(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, job: _Job) -> Batch | None:
     scan = job.position is not None and job.claims - job.scanned_at_claim >= LATE_SCAN_EVERY
     chosen, oversize = _pick(_new_items(store, spec, src, job.position, late=scan), spec)
     if not chosen and not scan and job.position is not None:
@@ -212,7 +214,7 @@ def _take_new(
         store.execute(j.update().where(j.c.job == spec.job).values(scanned_at_claim=job.claims))
     if not chosen:
         return None
-    return _record(store, spec, src, who, now, job, chosen, oversize)
+    return _record(store, spec, who, job, chosen, oversize)
 
 
 def _new_items(
@@ -244,12 +246,10 @@ def _pick(rows: Iterable[Row], spec: BatchSpec) -> tuple[list[Row], bool]:
 
 
 def _record(
-    store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, now: dt.datetime, job: _Job,
-    chosen: list[Row], oversize: bool,
+    store: SQLTableStore, spec: BatchSpec, who: Claimant, job: _Job, chosen: list[Row], oversize: bool
 ) -> Batch:
     r, j = tables.ranges, tables.jobs
-    ((last,),) = store.execute(sa.select(sa.func.max(r.c.range_id)).where(r.c.job == spec.job))
-    range_id = int(last or 0) + 1
+    now, range_id = job.now, job.range_count + 1
     ids = [row[0] for row in chosen]
     token = uuid.uuid4().hex
     store.execute(
@@ -262,8 +262,7 @@ def _record(
     )
     store.execute(_insert_items(spec.job, range_id, ids))
     position = ids[-1] if job.position is None else max(job.position, ids[-1])
-    if position != job.position:
-        store.execute(j.update().where(j.c.job == spec.job).values(position=position))
+    store.execute(j.update().where(j.c.job == spec.job).values(position=position, range_count=range_id))
     return _batch(spec, who, range_id, chosen, 1, oversize, token, (ids[0], ids[-1]))
 
 
@@ -318,11 +317,10 @@ def fail(store: SQLTableStore, batch: Batch, error: BaseException | str) -> str:
 
 def _finish(store: SQLTableStore, batch: Batch, status: str, values: dict[str, Any]) -> None:
     r = tables.ranges
-    now = db_now(store)
     done = store.execute(
         r.update()
         .where(r.c.job == batch.job, r.c.range_id == batch.range_id, r.c.token == batch.token, r.c.status == "claimed")
-        .values(status=status, finished_at=now, **values)
+        .values(status=status, finished_at=utc_now(), **values)
         .returning(r.c.range_id)
     )
     if not done:
