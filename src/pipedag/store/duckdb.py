@@ -7,6 +7,7 @@ the view-swap publish of :mod:`pipedag.store.base` is atomic for readers on othe
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,6 +113,8 @@ class DuckDBTableStore(SQLTableStore):
 
     name: ClassVar[str] = "duckdb"
     max_identifier_length: ClassVar[int] = 255
+    # Only one process may open the file read-write; threads of that process may all write.
+    concurrent_writers: ClassVar[bool] = False
     case_insensitive_columns: ClassVar[bool] = True
     # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
@@ -197,7 +200,9 @@ class DuckDBTableStore(SQLTableStore):
         import duckdb
 
         con = self.connection
-        view = "__pipedag_arrow_input"
+        # Unique per call: a registered name is visible to the whole connection, and another
+        # thread's write on a shared connection must never scan this data.
+        view = f"__pipedag_arrow_{uuid.uuid4().hex}"
         try:
             con.register(view, data)
         except duckdb.Error as exc:
