@@ -7,7 +7,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipedag import ConfigContext, ConfigError, Flow, Stage, Table, TaskError, TaskState, WiringError, materialize
+from pipedag import (
+    ConfigContext,
+    ConfigError,
+    Flow,
+    Stage,
+    StoreError,
+    Table,
+    TaskError,
+    TaskState,
+    WiringError,
+    materialize,
+)
 from pipedag.batches import BatchSource, Inventory
 from pipedag.engine.plan import plan_flow
 
@@ -166,3 +177,60 @@ def test_batch_task_wiring_errors() -> None:
         materialize(lazy=True, batches=FILES.incremental(job="j"))(lambda batch: None)
     with pytest.raises(ConfigError, match=r"pass source\.incremental"):
         materialize(batches="ingest")(lambda batch: None)
+
+
+KILLED_FLOW = '''
+import os, sys
+import pandas as pd
+from pipedag import Flow, Stage, Table, create_basic_pipedag_config, materialize
+from pipedag.batches import BatchSource
+
+url, prefix, kill = sys.argv[1], sys.argv[2], sys.argv[3] == "kill"
+files = BatchSource(table="landing.file_catalog", id="id", item="path")
+
+@materialize(version="1")
+def list_files():
+    return Table(pd.DataFrame({"id": [1, 2, 3], "path": ["f1", "f2", "f3"]}), "file_catalog")
+
+@materialize(version="1", batches=files.incremental(job="ingest", max_count=2))
+def ingest(batch):
+    return pd.DataFrame({"id": list(batch.ids), "attempt": batch.attempt})
+
+@materialize(version=None)
+def after_write(out):
+    if kill:
+        os._exit(9)  # the batch's rows are written, the stage is not published yet
+    return pd.DataFrame({"n": [len(out)]})
+
+with Flow("killed") as flow:
+    with Stage("landing"):
+        catalog = list_files()
+    with Stage("raw"):
+        after_write(ingest())
+
+config = create_basic_pipedag_config(url, schema_prefix=prefix).get()
+assert flow.run(config).successful
+'''
+
+
+def test_kill_between_write_and_publish_shows_neither_and_next_run_retakes(store_config: ConfigContext) -> None:
+    """A run killed between writing a batch and publishing shows neither; the next run retakes the range at once."""
+    import subprocess
+    import sys
+
+    from pipedag.store.identifiers import qualified
+
+    args = [sys.executable, "-c", KILLED_FLOW, store_config.table_store_url, store_config.schema_prefix]
+    killed = subprocess.run([*args, "kill"], capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 9, killed.stderr
+    (claimed,) = Inventory(store_config).status("ingest")
+    assert (claimed.id_min, claimed.id_max, claimed.status, claimed.attempt) == (1, 2, "claimed", 1)
+    with store_config.create_store() as store, pytest.raises(StoreError):  # the stage was never published
+        store.execute_sql(f"SELECT * FROM {qualified(store.stage_schema('raw'), 'ingest')}")
+    done = subprocess.run([*args, "run"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (retaken,) = Inventory(store_config).status("ingest")
+    assert (retaken.id_min, retaken.id_max, retaken.status, retaken.attempt) == (1, 2, "succeeded", 2)
+    with store_config.create_store() as store:
+        out = store.execute_sql(f"SELECT id, attempt FROM {qualified(store.stage_schema('raw'), 'ingest')} ORDER BY id")
+    assert out == [(1, 2), (2, 2)]
