@@ -234,3 +234,15 @@ def test_kill_between_write_and_publish_shows_neither_and_next_run_retakes(store
     with store_config.create_store() as store:
         out = store.execute_sql(f"SELECT id, attempt FROM {qualified(store.stage_schema('raw'), 'ingest')} ORDER BY id")
     assert out == [(1, 2), (2, 2)]
+
+
+def test_batch_task_on_the_parallel_engine(store_config: ConfigContext) -> None:
+    """On worker threads with their own connections, batches are claimed, staged and published alike."""
+    from pipedag import ParallelEngine
+
+    cat = Catalog([1, 2, 3])
+    flow, out = build(cat)
+    flow.run(store_config, engine=ParallelEngine(2))
+    second = flow.run(store_config, engine=ParallelEngine(2))
+    assert [i for i, _ in rows(second, out)] == [1, 2, 3]
+    assert [r.status for r in Inventory(store_config).status("ingest")] == ["succeeded", "succeeded"]

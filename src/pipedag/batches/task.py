@@ -73,6 +73,17 @@ class BatchDecision(Decision):
 class BatchKind(TaskKind):
     """Decides by peeking at the next batch; executes by claiming batches and staging their rows."""
 
+    def dependencies(self, node: TaskNode) -> list[TaskNode]:
+        """Its inputs, plus every task of the stage its source table lives in (when that stage is in the flow).
+
+        The catalog must be published before the next batch is chosen from it.
+        """
+        spec, _ = _settings(node)
+        stage = spec.source.schema_part.lower()
+        flow = node.stage.flow
+        writers = [n for s in (flow.stages if flow is not None else []) if s.name == stage for n in s.tasks]
+        return [*node.upstream, *(n for n in writers if n is not node and n.stage is not node.stage)]
+
     def decide(self, runner: TaskRunner, node: TaskNode) -> Decision:
         """Cache-valid when the job has nothing to do, else run, naming the batch the run would take."""
         base = runner.decide(node)
