@@ -1,8 +1,8 @@
 """Cost of claiming a batch from a catalog of 10k vs 1M items: it should not grow with the catalog.
 
-Run: ``python -m benchmarks.batches [--items 10000 1000000] [--batch 500] [--backends duckdb postgres]``
+Run: ``python -m benchmarks.batches [--items 10000 1000000] [--batch 100] [--backends duckdb postgres]``
 
-For each catalog size the job is positioned halfway, with the first half recorded in the
+For each catalog size the job is positioned near the end, with every id below recorded in the
 inventory (one range per ``--batch`` ids), as after a long history. Figures, per backend:
 
 * ``claim``: one claim (new items above the position) plus recording its success, inside an
@@ -44,8 +44,8 @@ def _config(backend: str, url: str) -> ConfigContext:
     return create_basic_pipedag_config(url, schema_prefix=prefix).get()
 
 
-def _fill(store: SQLTableStore, schema: str, items: int, batch: int) -> None:
-    """A catalog of ``items`` rows (primary key on id) and an inventory holding its first half."""
+def _fill(store: SQLTableStore, schema: str, items: int, batch: int, position: int) -> None:
+    """A catalog of ``items`` rows (primary key on id) and an inventory holding ids up to ``position``."""
     import pyarrow as pa
 
     ids = pa.array(range(1, items + 1), pa.int64())
@@ -55,7 +55,7 @@ def _fill(store: SQLTableStore, schema: str, items: int, batch: int) -> None:
     store.write_arrow(schema, "files", data)
     store.execute_sql(f"ALTER TABLE {qualified(schema, 'files')} ADD PRIMARY KEY (id)")
     ensure_tables(store)
-    meta, half = store.metadata_schema, items // 2
+    meta, half = store.metadata_schema, position  # ids recorded as processed
     catalog = qualified(schema, "files")
     range_of = f"CAST(floor((id - 1) / {batch}.0) AS BIGINT) + 1"  # `/` divides integers exactly on DuckDB
     with store.transaction():
@@ -98,7 +98,11 @@ def measure(backend: str, items: int, batch: int, repeats: int, url: str) -> dic
     figures: dict[str, float] = {}
     try:
         with config.create_store() as store:
-            _fill(store, schema, items, batch)
+            # Room for every measured claim above the position (claims, late scans, Inventory calls).
+            position = items - (repeats + max(3, repeats // 5) + max(3, repeats // 3) + 2) * batch
+            if position < 1:
+                raise ValueError(f"{items} items leave no room for {repeats} claims of {batch}; lower --batch.")
+            _fill(store, schema, items, batch, position)
             src = resolve(store, source)
 
             def one_claim() -> None:
@@ -108,7 +112,7 @@ def measure(backend: str, items: int, batch: int, repeats: int, url: str) -> dic
                     claims_module.succeed(store, found)
 
             figures["claim"] = _median_ms(repeats, one_claim)
-            figures["baseline"] = _median_ms(repeats, lambda: _raw_read(store, schema, items // 2, batch))
+            figures["baseline"] = _median_ms(repeats, lambda: _raw_read(store, schema, position, batch))
             every = claims_module.LATE_SCAN_EVERY
             claims_module.LATE_SCAN_EVERY = 0  # every claim scans for late ids
             try:
@@ -141,7 +145,7 @@ def _drop(url: str, prefix: str) -> None:
 
 
 def main(
-    items: tuple[int, ...] = (10_000, 1_000_000), batch: int = 500, repeats: int = 30,
+    items: tuple[int, ...] = (10_000, 1_000_000), batch: int = 100, repeats: int = 20,
     backends: tuple[str, ...] = ("duckdb", "postgres"), url: str = URL,
 ) -> dict[str, dict[int, dict[str, float]]]:
     """Measure and print ms per claim for each backend and catalog size; returns the figures."""
@@ -167,8 +171,8 @@ def main(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--backends", nargs="+", default=["duckdb", "postgres"], choices=["duckdb", "postgres"])
     parser.add_argument("--url", default=URL)
     args = parser.parse_args()

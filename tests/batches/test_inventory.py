@@ -128,12 +128,11 @@ def test_backfill_stays_within_its_bounds_and_leaves_the_incremental_job(store_c
     catalog.create(store_config, catalog.ones(range(1, 31)))
     inv = Inventory(store_config)
     source = catalog.source(store_config)
-    incremental = source.incremental("ingest", max_count=15)
-    assert len(claim_all(inv, incremental)) == 2
+    incremental = source.incremental("ingest", max_count=30)
+    assert len(claim_all(inv, incremental)) == 1
     catalog.append(store_config, catalog.ones([31, 32]))
-    backfill = source.backfill("reprocess_q1", id_min=12, id_max=27, max_count=5)
-    taken = claim_all(inv, backfill)
-    assert taken == [tuple(range(12, 17)), tuple(range(17, 22)), tuple(range(22, 27)), (27,)]
+    backfill = source.backfill("reprocess_q1", id_min=12, id_max=27, max_count=10)
+    assert claim_all(inv, backfill) == [tuple(range(12, 22)), tuple(range(22, 28))]
     assert inv.claim(backfill) is None
     assert {j.job: j.position for j in inv.jobs()} == {"ingest": 30, "reprocess_q1": 27}
     assert claim_all(inv, incremental) == [(31, 32)]
@@ -176,8 +175,8 @@ def test_late_id_is_found_while_new_items_keep_coming(
     """A job that never catches up still looks below its position, once every LATE_SCAN_EVERY claims."""
     from pipedag.batches import claims
 
-    monkeypatch.setattr(claims, "LATE_SCAN_EVERY", 4)
-    LATE_SCAN_EVERY = 4
+    monkeypatch.setattr(claims, "LATE_SCAN_EVERY", 2)
+    LATE_SCAN_EVERY = 2
     catalog.create(store_config, catalog.ones([1, 3, 4]))
     inv = Inventory(store_config)
     spec = catalog.source(store_config).incremental("j", max_count=1)

@@ -76,6 +76,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # four interpreter start-ups: ~5 s on a quiet machine
 @pytest.mark.postgres
 def test_processes_get_disjoint_batches_covering_every_item(postgres_config: ConfigContext) -> None:
     """Four worker processes on PostgreSQL share the work without overlap or loss."""

@@ -74,27 +74,55 @@ def claim(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claim
         with store.transaction():
             job = _lock_job(store, spec, src)
             if job is not None:
-                batch = _retake(store, spec, src, who, job.now)
-                return batch if batch is not None else _take_new(store, spec, src, who, job)
+                return _next(store, spec, src, who, job)
         _create_job(store, spec, src)
     raise StateError(f"Batch job {spec.job!r} vanished from the inventory while it was created (metadata cleared?).")
 
 
-def _create_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
-    j = tables.jobs
+class _Rollback(Exception):
+    """Ends a peek's transaction without keeping anything."""
+
+
+def peek(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant) -> Batch | None:
+    """The batch :func:`claim` would take now, without taking it (its transaction is rolled back)."""
+    found: list[Batch | None] = []
     try:
         with store.transaction():
-            store.execute(
-                postgresql.insert(j)
-                .values(
-                    job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
-                    position=None, claims=0, scanned_at_claim=0, range_count=0, created_at=utc_now(),
-                )
-                .on_conflict_do_nothing(index_elements=[j.c.job])
-            )
+            _insert_job(store, spec, src)
+            job = _lock_job(store, spec, src)
+            assert job is not None
+            found.append(_next(store, spec, src, who, job))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found[0]
+
+
+def _next(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, job: _Job) -> Batch | None:
+    batch = _retake(store, spec, src, who, job.now)
+    return batch if batch is not None else _take_new(store, spec, src, who, job)
+
+
+def _create_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
+    try:
+        with store.transaction():
+            _insert_job(store, spec, src)
     except StoreError:
+        j = tables.jobs
         if not store.execute(sa.select(j.c.job).where(j.c.job == spec.job)):
             raise  # else a concurrent first claim created it, which is all we wanted
+
+
+def _insert_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
+    j = tables.jobs
+    store.execute(
+        postgresql.insert(j)
+        .values(
+            job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
+            position=None, claims=0, scanned_at_claim=0, range_count=0, created_at=utc_now(),
+        )
+        .on_conflict_do_nothing(index_elements=[j.c.job])
+    )
 
 
 def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Job | None:

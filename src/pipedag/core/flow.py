@@ -11,6 +11,8 @@ from pipedag.core.names import check_flow_name, check_name, check_stage_name
 from pipedag.errors import StateError, WiringError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
@@ -180,6 +182,8 @@ class Flow:
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
         engine: Engine | None = None,
+        batches: Mapping[str, Any] | None = None,
+        batches_per_run: int | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -197,6 +201,9 @@ class Flow:
             engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
                 pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
                 or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
+            batches: Task name -> batch spec used instead of the task's own for this run, e.g.
+                ``{"ingest": files.backfill(job="q1", id_min=20, id_max=80)}`` (see docs/batches.md).
+            batches_per_run: How many batches each batch task processes in this run (default 1).
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -226,13 +233,16 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
-        return run_flow(
-            self,
-            ctx,
-            engine or configured_engine(ctx),
-            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
-            stages=stages,
-        )
+        from pipedag.batches.options import run_options
+
+        with run_options(self, batches, batches_per_run):
+            return run_flow(
+                self,
+                ctx,
+                engine or configured_engine(ctx),
+                fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+                stages=stages,
+            )
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"
