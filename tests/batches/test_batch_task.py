@@ -86,7 +86,7 @@ def test_runs_take_batch_after_batch_then_nothing_to_do(store_config: ConfigCont
     idle = flow.run(store_config)
     assert cat.calls == [(1, 2), (3, 4), (5,)]
     assert idle.task_states["raw.ingest"] is TaskState.CACHE_VALID
-    assert plan_flow(flow, store_config).task("raw.ingest").reason == (
+    assert outcome(idle, "raw.ingest").reason == (
         "nothing to do: incremental job 'ingest' has no new items; the task is not called"
     )
     assert [i for i, _ in rows(idle, out)] == [1, 2, 3, 4, 5]
