@@ -110,6 +110,19 @@ def test_expired_lease_is_offered_again_and_the_old_worker_is_refused(store_conf
     assert [(r.status, r.attempt, r.worker) for r in records] == [("claimed", 1, "holder"), ("succeeded", 2, "rescuer")]
 
 
+def test_acquire_keeps_the_workers_error_when_its_lease_was_taken_over(store_config: ConfigContext) -> None:
+    """An exception inside acquire() is re-raised as it is, noting that its failure could not be recorded."""
+    catalog.create(store_config, catalog.ones([1]))
+    inv = Inventory(store_config)
+    spec = catalog.source(store_config).incremental("j", lease=0.3)
+    with pytest.raises(RuntimeError, match="slow worker") as err, inv.acquire(spec, worker="slow") as batch:
+        assert batch is not None
+        time.sleep(0.4)
+        assert inv.claim(spec, worker="rescuer") is not None
+        raise RuntimeError("slow worker")
+    assert "could not record the failure" in " ".join(err.value.__notes__)
+
+
 def test_expired_lease_on_the_last_attempt_exhausts_the_range(store_config: ConfigContext) -> None:
     """A range whose lease expires on its last allowed attempt is exhausted, and the job moves on."""
     catalog.create(store_config, catalog.ones(range(1, 5)))

@@ -20,7 +20,7 @@ from pipedag.batches import claims, tables
 from pipedag.batches.batch import Batch, RangeStatus
 from pipedag.batches.source import resolve
 from pipedag.batches.spec import BatchSpec
-from pipedag.errors import ConfigError, StoreError
+from pipedag.errors import ConfigError, PipedagError
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -104,7 +104,7 @@ class Inventory:
         except BaseException as exc:
             try:
                 self.fail(batch, exc)
-            except StoreError as record_error:
+            except PipedagError as record_error:  # e.g. the lease was taken over: keep the task's own error
                 exc.add_note(f"(pipedag could not record the failure of {batch.describe()}: {record_error})")
             raise
         self.succeed(batch)
