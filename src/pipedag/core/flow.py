@@ -182,6 +182,9 @@ class Flow:
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
         engine: Engine | None = None,
+        cache_validation_mode: str | None = None,
+        disable_cache_function: bool | None = None,
+        ignore_task_version: bool | None = None,
         batches: Mapping[str, Any] | None = None,
         batches_per_run: int | None = None,
         **options: Any,
@@ -201,6 +204,9 @@ class Flow:
             engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
                 pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
                 or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
+            cache_validation_mode: pydiverse.pipedag's name for ``cache_validation`` (a mode).
+            disable_cache_function: Override the config's ``cache_validation.disable_cache_function``.
+            ignore_task_version: Override the config's ``cache_validation.ignore_task_version``.
             batches: Task name -> batch spec used instead of the task's own for this run, e.g.
                 ``{"ingest": files.backfill(job="q1", id_min=20, id_max=80)}`` (see docs/batches.md).
             batches_per_run: How many batches each batch task processes in this run (default 1).
@@ -233,6 +239,7 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
+        ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
         from pipedag.batches.options import run_options
 
         with run_options(self, batches, batches_per_run):
@@ -273,3 +280,21 @@ def _stage_names(flow: Flow, components: list[Any]) -> list[str] | None:
         if name not in names:
             names.append(name)
     return names
+
+
+def _peer_cache_options(
+    ctx: ConfigContext, mode: str | None, disable_cache_function: bool | None, ignore_task_version: bool | None
+) -> ConfigContext:
+    """Apply pydiverse.pipedag's separate ``flow.run`` cache options to the run's config."""
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {}
+    if mode is not None:
+        changes["mode"] = mode
+    if disable_cache_function is not None:
+        changes["disable_cache_function"] = disable_cache_function
+    if ignore_task_version is not None:
+        changes["ignore_task_version"] = ignore_task_version
+    if not changes:
+        return ctx
+    return replace(ctx, cache_validation=replace(ctx.cache_validation, **changes))
