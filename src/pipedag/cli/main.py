@@ -19,6 +19,7 @@ from pipedag.cli.batches import batches
 from pipedag.cli.explore import shell, sql, status
 from pipedag.cli.port import port
 from pipedag.cli.running import plan, run
+from pipedag.cli.ui import ui
 from pipedag.cli.visualize import visualize
 
 
@@ -78,7 +79,7 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
     ctx.obj["config_path"] = config_path
 
 
-for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port, batches):
+for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port, ui, batches):
     cli.add_command(command)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core.task import TaskNode, TaskOutput
@@ -36,6 +37,8 @@ class TaskOutcome:
     seconds: float = 0.0
     outputs: Any = None
     exception: BaseException | None = None
+    #: Wall-clock time (``time.time()``) the outcome was made, i.e. when the task finished.
+    finished_at: float = field(default_factory=time.time)
 
 
 class Result:
