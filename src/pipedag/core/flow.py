@@ -11,6 +11,8 @@ from pipedag.core.names import check_flow_name, check_name, check_stage_name
 from pipedag.errors import StateError, WiringError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
@@ -183,6 +185,8 @@ class Flow:
         cache_validation_mode: str | None = None,
         disable_cache_function: bool | None = None,
         ignore_task_version: bool | None = None,
+        batches: Mapping[str, Any] | None = None,
+        batches_per_run: int | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -203,6 +207,9 @@ class Flow:
             cache_validation_mode: pydiverse.pipedag's name for ``cache_validation`` (a mode).
             disable_cache_function: Override the config's ``cache_validation.disable_cache_function``.
             ignore_task_version: Override the config's ``cache_validation.ignore_task_version``.
+            batches: Task name -> batch spec used instead of the task's own for this run, e.g.
+                ``{"ingest": files.backfill(job="q1", id_min=20, id_max=80)}`` (see docs/batches.md).
+            batches_per_run: How many batches each batch task processes in this run (default 1).
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -233,13 +240,16 @@ class Flow:
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
         ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
-        return run_flow(
-            self,
-            ctx,
-            engine or configured_engine(ctx),
-            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
-            stages=stages,
-        )
+        from pipedag.batches.options import run_options
+
+        with run_options(self, batches, batches_per_run):
+            return run_flow(
+                self,
+                ctx,
+                engine or configured_engine(ctx),
+                fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+                stages=stages,
+            )
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"

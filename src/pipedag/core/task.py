@@ -178,6 +178,7 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    batches: Any = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 
 
@@ -191,6 +192,7 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    batches: Any = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Turn a function into a pipedag task whose results are materialized as tables.
 
@@ -207,12 +209,22 @@ def materialize(
         nout: Number of outputs, so that ``a, b = task()`` works while wiring.
         cache: Function called with the task's arguments (input tables as ``TableRef``); its
             JSON-like result joins the cache key, e.g. a file's modification time.
+        batches: A batch spec (``BatchSource(...).incremental(...)`` or ``.backfill(...)``, see
+            :mod:`pipedag.batches`): the task is called with the next batch of a catalog table
+            and its output accumulates the rows of every batch.
 
     Returns:
         A :class:`Task`, or a decorator producing one.
     """
 
     def decorate(func: Callable[..., Any]) -> Task:
-        return Task(func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache)
+        options: dict[str, Any] = {
+            "name": name, "version": version, "input_type": input_type, "lazy": lazy, "nout": nout, "cache": cache
+        }
+        if batches is not None:
+            from pipedag.batches.task import batch_task
+
+            return batch_task(func, batches, **options)
+        return Task(func, **options)
 
     return decorate(fn) if fn is not None else decorate
