@@ -251,6 +251,55 @@ class PostgresTableStore(SQLTableStore):
                 table = table.set_column(index, column.name, table.column(index).cast(decimal))
         return table
 
+    # ------------------------------------------------------------ row hashes
+
+    def row_hash_sql(self, columns: Sequence[Column], alias: str) -> str:
+        """``hashtextextended`` of the row's text form, with the column names as its first field.
+
+        A row's text form quotes values that need it and leaves NULL empty, so it is unambiguous;
+        integers of every width and equal numerics print alike, so widening is not a change.
+        """
+        ordered = sorted(columns, key=lambda c: c.name)
+        names = ",".join(c.name for c in ordered).replace("'", "''")
+        values = ", ".join(f"{quote(alias)}.{quote(c.name)}" for c in ordered)
+        return f"hashtextextended(ROW('{names}', {values})::text, 0)"
+
+    def aggregate_hash_sql(self, expr: str) -> str:
+        """The hash of a group's row hashes as sorted text."""
+        return f"hashtextextended(string_agg(({expr})::text, ',' ORDER BY {expr}), 0)"
+
+    def combine_hashes_sql(self, exprs: Sequence[str]) -> str:
+        """The hash of the hashes' row text (a NULL stays distinguishable by position)."""
+        return f"hashtextextended(ROW({', '.join(exprs)})::text, 0)"
+
+    index_key_lookups: ClassVar[bool] = True
+
+    def analyze(self, table: str) -> None:
+        """``ANALYZE``: a freshly filled table has no statistics, and key joins would be misplanned."""
+        self.execute_sql(f"ANALYZE {table}")
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Fetch a query's result as Arrow through ADBC."""
+        try:
+            with self._bulk().cursor() as cur:
+                cur.execute(sql)
+                return cur.fetch_arrow_table()
+        except Exception as exc:
+            if not _is_adbc_error(exc):
+                raise
+            raise StoreError(f"PostgreSQL query failed: {exc}\nSQL: {sql[:2000]}") from exc
+
+    def append_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """ADBC binary COPY into an existing table."""
+        data = _microseconds(_ingestible(data))
+        try:
+            with self._bulk().cursor() as cur:
+                cur.adbc_ingest(name, data, mode="append", db_schema_name=schema)
+        except Exception as exc:
+            if not _is_adbc_error(exc):
+                raise
+            raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
+
     # ---------------------------------------------------------------- catalog
 
     def list_tables(self, schema: str) -> set[str]:
