@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from pipedag.cache.hashing import digest
 from pipedag.core.table import Column, TableRef
 from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
@@ -254,15 +255,19 @@ class PostgresTableStore(SQLTableStore):
     # ------------------------------------------------------------ row hashes
 
     def row_hash_sql(self, columns: Sequence[Column], alias: str) -> str:
-        """``hashtextextended`` of the row's text form, with the column names as its first field.
+        """The XOR of per-column hashes, each seeded by the column's name.
 
-        A row's text form quotes values that need it and leaves NULL empty, so it is unambiguous;
-        integers of every width and equal numerics print alike, so widening is not a change.
+        PostgreSQL's typed hash functions are ~5x cheaper than hashing a row's text. Seeds from
+        the names make the hash independent of column order; integers hash as BIGINT and
+        numerics by value (as PostgreSQL's hash joins require), so widening is not a change.
+        A NULL hashes to a constant of its own per column.
         """
-        ordered = sorted(columns, key=lambda c: c.name)
-        names = ",".join(c.name for c in ordered).replace("'", "''")
-        values = ", ".join(f"{quote(alias)}.{quote(c.name)}" for c in ordered)
-        return f"hashtextextended(ROW('{names}', {values})::text, 0)"
+        parts = []
+        for column in columns:
+            seed = int(digest(column.name)[:15], 16)
+            value = f"{quote(alias)}.{quote(column.name)}"
+            parts.append(f"COALESCE({_typed_hash(value, column.type, seed)}, {seed // 3})")
+        return " # ".join(parts) if parts else "0"
 
     def aggregate_hash_sql(self, expr: str) -> str:
         """The hash of a group's row hashes as sorted text."""
@@ -397,6 +402,20 @@ class PostgresTableStore(SQLTableStore):
                 raise StoreError(f"Dropping old table {schema}.{name} failed: {exc}") from exc
             dropped.append(name)
         return dropped
+
+
+_INTEGERS = ("smallint", "integer", "bigint")
+
+
+def _typed_hash(value: str, db_type: str, seed: int) -> str:
+    """A 64-bit hash of one column value by PostgreSQL's own per-type hash function."""
+    if db_type in _INTEGERS:
+        return f"hashint8extended(CAST({value} AS BIGINT), {seed})"
+    if db_type in ("real", "double precision"):
+        return f"hashfloat8extended(CAST({value} AS DOUBLE PRECISION), {seed})"
+    if db_type.startswith("numeric"):
+        return f"hash_numeric_extended({value}, {seed})"
+    return f"hashtextextended(CAST({value} AS TEXT), {seed})"
 
 
 def _pg_type(field: pa.Field) -> str:
