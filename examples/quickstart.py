@@ -1,7 +1,7 @@
 """The quickstart flow from the README: three tasks in two stages on embedded DuckDB.
 
 Run it twice: the second run is all cache hits. Then look at the tables with SQL:
-``duckdb .pipedag/quickstart.duckdb "SELECT * FROM features.summary"``.
+``pipedag sql --flow quickstart "SELECT * FROM features.summary"``.
 """
 
 import pandas as pd

@@ -11,6 +11,7 @@ Users catch these, never raw driver exceptions::
     │   ├── ColumnError  a column the database cannot hold (the message names it)
     │   └── LockError    another run of the same instance holds the lock
     └── StateError       an illegal lifecycle step (running a flow inside a flow, ...)
+        └── LeaseLostError  a batch's lease was taken over by another worker
 
 Exceptions raised *inside* a task body are re-raised as they are (with a note naming the task)
 so that users keep their own traceback.
@@ -53,3 +54,7 @@ class LockError(StoreError):
 
 class StateError(PipedagError):
     """An object was used in a lifecycle state that does not allow it."""
+
+
+class LeaseLostError(StateError):
+    """A worker tried to record the outcome of a batch whose lease another worker took over."""

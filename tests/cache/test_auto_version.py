@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pipedag import AUTO_VERSION, CacheError, ConfigContext, Flow, Stage, Table, TaskState, materialize
+from pipedag import AUTO_VERSION, CacheError, ConfigContext, Flow, Stage, Table, TaskState, WiringError, materialize
 
 
 def _flow(transform: Any, data: list[int]) -> Flow:
@@ -73,16 +73,15 @@ def test_plan_sees_the_real_schema(duckdb_config: ConfigContext) -> None:
     assert result.successful
 
 
-def test_requires_lazyframe_input_type(duckdb_config: ConfigContext) -> None:
-    """AUTO_VERSION on a pandas task is a clear CacheError."""
+def test_requires_lazyframe_input_type() -> None:
+    """AUTO_VERSION on a pandas task is a clear WiringError when the task is decorated."""
     import pandas as pd
 
-    @materialize(name="transform", version=AUTO_VERSION, input_type=pd.DataFrame)
-    def transform(tbl: Any) -> Any:
-        return tbl
+    with pytest.raises(WiringError, match=r"AUTO_VERSION\) on .*transform: needs input_type=polars.LazyFrame"):
 
-    with pytest.raises(CacheError, match=r"AUTO_VERSION needs input_type=polars.LazyFrame"):
-        _flow(transform, [1]).run(config=duckdb_config)
+        @materialize(name="transform", version=AUTO_VERSION, input_type=pd.DataFrame)
+        def transform(tbl: Any) -> Any:
+            return tbl
 
 
 def test_rejects_collected_results(duckdb_config: ConfigContext) -> None:
@@ -111,3 +110,86 @@ def test_python_udfs_fall_back_to_the_code(duckdb_config: ConfigContext) -> None
     _state(_flow(make(1), [1]), duckdb_config)
     assert _state(_flow(make(1), [1]), duckdb_config) is TaskState.CACHE_VALID
     assert _state(_flow(make(2), [1]), duckdb_config) is TaskState.RAN
+
+
+def _literal_flow(values: list[int], swapped: bool = False) -> tuple[Flow, Any]:
+    import polars as pl
+
+    @materialize(name="literal", version=AUTO_VERSION, input_type=pl.LazyFrame)
+    def literal() -> Any:
+        first, second = pl.LazyFrame({"col": values}), pl.LazyFrame({"col": [v * 10 for v in values]})
+        if swapped:
+            first, second = second, first
+        return {"first": Table(first, "first"), "second": Table(second, "second")}
+
+    with Flow("auto_literal") as flow, Stage("s"):
+        out = literal()
+    return flow, out
+
+
+def test_data_of_in_memory_frames_is_part_of_the_version(store_config: ConfigContext) -> None:
+    """A LazyFrame built from different literal data reruns and stores the new rows."""
+    import polars as pl
+
+    _literal_flow([1, 2, 3, 4])[0].run(store_config)
+    assert _literal_flow([1, 2, 3, 4])[0].run(store_config).task_states["s.literal"] is TaskState.CACHE_VALID
+    flow, out = _literal_flow([4, 3, 2, 1])
+    result = flow.run(store_config)
+    assert result.task_states["s.literal"] is TaskState.RAN
+    assert result.get(out["first"], as_type=pl.DataFrame)["col"].to_list() == [4, 3, 2, 1]
+
+
+def test_swapped_outputs_rerun(store_config: ConfigContext) -> None:
+    """Swapping two in-memory outputs between names is not a cache hit."""
+    import polars as pl
+
+    _literal_flow([1, 2])[0].run(store_config)
+    flow, out = _literal_flow([1, 2], swapped=True)
+    result = flow.run(store_config)
+    assert result.task_states["s.literal"] is TaskState.RAN
+    assert result.get(out["first"], as_type=pl.DataFrame)["col"].to_list() == [10, 20]
+
+
+def test_swapped_inputs_rerun(duckdb_config: ConfigContext) -> None:
+    """Returning two input tables under each other's names is not a cache hit, though their schemas match."""
+    import polars as pl
+
+    def build(swapped: bool) -> tuple[Flow, Any]:
+        @materialize(version="1")
+        def x() -> Any:
+            return pl.DataFrame({"a": [1]})
+
+        @materialize(version="1")
+        def y() -> Any:
+            return pl.DataFrame({"a": [2]})
+
+        @materialize(name="pick", version=AUTO_VERSION, input_type=pl.LazyFrame)
+        def pick(x: Any, y: Any) -> Any:
+            return {"left": Table(y if swapped else x, "left"), "right": Table(x if swapped else y, "right")}
+
+        with Flow("auto_swap") as flow, Stage("s"):
+            out = pick(x(), y())
+        return flow, out
+
+    build(False)[0].run(duckdb_config)
+    flow, out = build(True)
+    result = flow.run(duckdb_config)
+    assert result.task_states["s.pick"] is TaskState.RAN
+    assert result.get(out["left"], as_type=pl.DataFrame)["a"].to_list() == [2]
+
+
+def test_unserializable_plan_with_embedded_data_runs_every_time(duckdb_config: ConfigContext) -> None:
+    """A plan with a Python function and an in-memory frame cannot be fingerprinted, so it runs, saying why."""
+    import polars as pl
+
+    @materialize(name="udf", version=AUTO_VERSION, input_type=pl.LazyFrame)
+    def udf() -> Any:
+        frame = pl.LazyFrame({"a": [1, 2]})
+        return frame.with_columns(b=pl.col("a").map_batches(lambda s: s + 1, return_dtype=pl.Int64))
+
+    with Flow("auto_udf") as flow, Stage("s"):
+        udf()
+    flow.run(duckdb_config)
+    outcome = flow.run(duckdb_config).outcomes[0]
+    assert outcome.state is TaskState.RAN
+    assert outcome.reason.startswith("AUTO_VERSION cannot fingerprint")

@@ -197,3 +197,110 @@ def test_whitespace_and_docstrings_do_not_change_the_hash() -> None:
         hashes[key] = _normalized(source, "f")[0]
     assert hashes["a"] == hashes["b"] != hashes["c"]
     assert namespace == {}
+
+
+CONSTANTS = '''
+import pandas as pd
+
+from pipedag import materialize, CODE_VERSION
+
+RATES = {"eur": 1.0, "usd": 1.1}
+NESTED = [{"keys": ("a", "b")}, {"tags": {"x", "y"}}]
+
+
+@materialize(version=CODE_VERSION)
+def numbers():
+    return pd.DataFrame({"x": [RATES["eur"], float(len(NESTED))]})
+'''
+
+
+def test_editing_a_dict_constant_reruns_the_task(project: Project, store_config: ConfigContext) -> None:
+    """``RATES = {"eur": 1.0}`` -> ``2.0`` reruns the task and stores the new value."""
+    project.write("tasks", CONSTANTS)
+    assert _run(project, store_config) is TaskState.RAN
+    assert _run(project, store_config) is TaskState.CACHE_VALID
+    project.edit("tasks", '"eur": 1.0', '"eur": 2.0')
+    assert _run(project, store_config, reason="task code changed (CODE_VERSION)") is TaskState.RAN
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [('("a", "b")', '("a", "c")'), ('{"x", "y"}', '{"x", "z"}'), ('"tags"', '"labels"')],
+)
+def test_nested_container_constants_are_hashed(project: Project, old: str, new: str) -> None:
+    """Any change inside nested lists, dicts, tuples and sets changes the version."""
+    project.write("tasks", CONSTANTS)
+    before = code_version(project.tasks().numbers)
+    project.edit("tasks", old, new)
+    assert code_version(project.tasks().numbers) != before
+
+
+def test_set_constants_hash_the_same_in_every_process(project: Project) -> None:
+    """A set's hash does not depend on the process's string hash seed."""
+    import os
+    import subprocess
+
+    project.write("tasks", CONSTANTS)
+    script = (
+        f"import sys; sys.path.insert(0, {str(project.folder.parent)!r}); "
+        f"from pipedag.cache.code_version import code_version; import {project.name}.tasks as t; "
+        "print(code_version(t.numbers))"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(hashes) == 1
+
+
+OBJECTS = '''
+import dataclasses
+
+from pipedag import materialize, CODE_VERSION
+
+
+def double(v):
+    return v * 2
+
+
+def triple(v):
+    return v * 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    rate: float
+
+
+SETTINGS = Settings(rate=1.0)
+HANDLERS = {"scale": double}
+
+
+@materialize(version=CODE_VERSION)
+def numbers():
+    return {"v": HANDLERS["scale"](SETTINGS.rate)}
+'''
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("rate=1.0)", "rate=2.0)"), ('{"scale": double}', '{"scale": triple}'), ("return v * 2", "return v * 4")],
+)
+def test_dataclass_and_function_table_constants_are_hashed(project: Project, old: str, new: str) -> None:
+    """A dataclass global, a dict of functions, and the code of a function reached through it are hashed."""
+    project.write("tasks", OBJECTS)
+    before = code_version(project.tasks().numbers)
+    project.edit("tasks", old, new)
+    assert code_version(project.tasks().numbers) != before
+
+
+def test_unknown_objects_are_recorded_by_type_only(project: Project) -> None:
+    """A global of a library class (here a lock) does not break CODE_VERSION; it is named by type."""
+    project.write(
+        "tasks",
+        "import threading\n\nLOCK = threading.Lock()\n\n\ndef numbers():\n    with LOCK:\n        return 1\n",
+    )
+    assert code_version(project.tasks().numbers) == code_version(project.tasks().numbers)

@@ -10,12 +10,14 @@ Project = Any  # the fixture's class lives in conftest.py
 
 
 def _schemas(project: Project) -> set[str]:
+    """Schemas of this test's instance (on a shared server, other runs' schemas come and go)."""
     out = project.invoke(
         "sql",
         "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()",
         "--format", "csv",
     ).stdout
-    return set(out.splitlines()[1:])
+    names = set(out.splitlines()[1:])
+    return {n for n in names if n.startswith(project.prefix)} if project.prefix else names
 
 
 def _sql(project: Project, statement: str) -> None:

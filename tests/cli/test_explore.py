@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -95,3 +97,68 @@ def test_shell_runs_psql_on_postgres(project: Project, capfd: pytest.CaptureFixt
     result = project.invoke("shell", "-c", "SELECT 40 + 2 AS answer")
     assert result.exit_code == 0
     assert "42" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["status"], ["sql", "SELECT * FROM range(50000)", "--max-rows", "0"]])
+def test_closed_pipe_ends_quietly(duckdb_project: Project, command: list[str]) -> None:
+    """`pipedag status | head` and `pipedag sql ... | head` exit 0 without a BrokenPipeError when the reader leaves."""
+    assert duckdb_project.invoke("run", "flow.py:flow").exit_code == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipedag.cli.main", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, errors
+    assert "BrokenPipe" not in errors and errors == ""
+
+
+OTHER_FLOW = """
+import pandas as pd
+from pipedag import Flow, Stage, materialize
+
+
+@materialize(version="1")
+def other():
+    return pd.DataFrame({"x": [1]})
+
+
+with Flow("second flow") as flow, Stage("features"):
+    other()
+"""
+
+
+def test_explore_without_pipedag_yaml_finds_the_zero_config_store(bare_project: Project) -> None:
+    """Without pipedag.yaml, sql and status read .pipedag/<flow>.duckdb; --flow picks one of several stores."""
+    none_yet = bare_project.invoke("sql", "SELECT 1")
+    assert none_yet.exit_code == 1 and "no flow has run here without one" in none_yet.stderr
+    assert not (bare_project.path / ".pipedag").exists()
+    assert bare_project.invoke("run", "flow.py:flow").exit_code == 0
+    result = bare_project.invoke("sql", "SELECT name FROM features.summary ORDER BY id", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["name", "Alice", "Bob", "Charlie"]
+    status = bare_project.invoke("status")
+    assert status.exit_code == 0 and "features" in status.stdout and "summary" in status.stdout
+    (bare_project.path / "other.py").write_text(OTHER_FLOW)
+    assert bare_project.invoke("run", "other.py:flow").exit_code == 0
+    ambiguous = bare_project.invoke("sql", "SELECT 1")
+    assert ambiguous.exit_code == 1 and "--flow demo or --flow 'second flow'" in ambiguous.stderr
+    picked = bare_project.invoke("sql", "--flow", "second flow", "SELECT count(*) AS n FROM features.other")
+    assert picked.exit_code == 0 and picked.stdout.splitlines()[2].strip() == "1"
+    missing = bare_project.invoke("status", "--flow", "nope")
+    assert missing.exit_code == 1 and "Flow 'nope' has no zero-configuration store" in missing.stderr
+    assert not (bare_project.path / ".pipedag" / "nope.duckdb").exists()
+
+
+def test_flow_option_reaches_the_zero_config_store_beside_a_pipedag_yaml(duckdb_project: Project) -> None:
+    """--flow NAME reads .pipedag/NAME.duckdb even where a pipedag.yaml exists, and excludes --instance."""
+    (duckdb_project.path / "other.py").write_text(OTHER_FLOW)
+    pipedag_yaml = duckdb_project.path / "pipedag.yaml"
+    kept = pipedag_yaml.read_text()
+    pipedag_yaml.unlink()
+    assert duckdb_project.invoke("run", "other.py:flow").exit_code == 0
+    pipedag_yaml.write_text(kept)
+    result = duckdb_project.invoke("sql", "--flow", "second flow", "SELECT x FROM features.other", "--format", "csv")
+    assert result.exit_code == 0 and result.stdout.splitlines() == ["x", "1"]
+    both = duckdb_project.invoke("sql", "--flow", "second flow", "--instance", "mini", "SELECT 1")
+    assert both.exit_code == 2 and "give one" in both.output

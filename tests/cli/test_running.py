@@ -47,9 +47,21 @@ def test_failing_task_is_one_red_line_naming_it(project: Project) -> None:
     result = project.invoke("run", "flow.py:flow")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "Error: Run 1 of flow demo failed: task features.summary failed: ValueError: boom. Fix the task and run "
-        "again; cache-valid tasks will not rerun. (--debug shows the traceback)"
+        "Error: Run 1 of flow demo failed: task features.summary failed: ValueError: boom at flow.py:22. Fix the "
+        "task and run again; cache-valid tasks will not rerun. (--debug shows the traceback)"
     )
+
+
+def test_debug_shows_the_task_traceback_without_fail_fast(project: Project) -> None:
+    """--debug prints the failing task's own traceback down to the user's file and line, without --fail-fast."""
+    project.write_flow(fail=True)
+    line = next(i for i, text in enumerate((project.path / "flow.py").read_text().splitlines(), 1) if "boom" in text)
+    debug = project.invoke("--debug", "run", "flow.py:flow")
+    assert debug.exit_code == 1
+    assert f'flow.py", line {line}, in summary' in debug.stderr and 'raise ValueError("boom")' in debug.stderr
+    assert "Run 1 of flow demo failed" in debug.stderr
+    fail_fast = project.invoke("run", "flow.py:flow", "--fail-fast")
+    assert f"Error: ValueError: boom (in pipedag task features.summary) at flow.py:{line}" in fail_fast.stderr
 
 
 def test_fail_fast_and_debug(project: Project) -> None:

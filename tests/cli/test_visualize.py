@@ -47,3 +47,33 @@ def test_svg_is_rendered_by_graphviz(bare_project: Project) -> None:
     assert result.exit_code == 0, result.output
     svg = (bare_project.path / "out" / "flow.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "summary" in svg
+
+
+def test_output_suffix_sets_the_format(bare_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o graph.png` renders PNG (here: says how, graphviz being absent), never SVG into a .png file."""
+    monkeypatch.setenv("PATH", "")
+    result = bare_project.invoke("visualize", "flow.py:flow", "--no-state", "-o", "graph.png")
+    assert result.exit_code == 0, result.output
+    assert "dot -Tpng graph.dot -o graph.png" in result.stdout
+    assert (bare_project.path / "graph.dot").is_file() and not (bare_project.path / "graph.png").exists()
+    result = bare_project.invoke("visualize", "flow.py:flow", "--no-state", "-o", "only.dot")
+    assert result.exit_code == 0 and (bare_project.path / "only.dot").read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["-o", "graph.pdf"], "Cannot tell the format of graph.pdf"), (["-o", "g.png", "--format", "svg"], "contradicts")],
+)
+def test_unknown_or_contradicting_format_is_a_usage_error(bare_project: Project, args: list[str], message: str) -> None:
+    """An output suffix naming no format, or one contradicting --format, is refused before anything is written."""
+    result = bare_project.invoke("visualize", "flow.py:flow", "--no-state", *args)
+    assert result.exit_code == 2 and message in result.output
+    assert not list(bare_project.path.glob("*.dot"))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz is not installed")
+def test_png_is_rendered_by_graphviz(bare_project: Project) -> None:
+    """With graphviz installed, `-o graph.png` writes a real PNG."""
+    result = bare_project.invoke("visualize", "flow.py:flow", "--no-state", "-o", "graph.png")
+    assert result.exit_code == 0, result.output
+    assert (bare_project.path / "graph.png").read_bytes().startswith(b"\x89PNG")

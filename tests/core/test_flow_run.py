@@ -71,3 +71,42 @@ def test_result_get_of_failed_task_is_an_error(tmp_path: Path) -> None:
     assert isinstance(result.exception, ValueError)
     with pytest.raises(StateError, match=r"s\.broken failed"):
         result.get(out)
+
+
+def test_flow_with_spaces_in_its_name_runs_zero_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow named "flow 1" runs and reruns cache-valid in .pipedag/flow 1.duckdb without pipedag.yaml."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PIPEDAG_CONFIG", raising=False)
+
+    @materialize(version="1")
+    def numbers() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1, 2]})
+
+    with Flow("flow 1") as flow, Stage("s"):
+        out = numbers()
+    assert flow.run().successful
+    second = flow.run()
+    assert second.task_states == {"s.numbers": TaskState.CACHE_VALID}
+    assert list(second.get(out).x) == [1, 2]
+    assert (tmp_path / ".pipedag" / "flow 1.duckdb").is_file()
+
+
+def test_result_get_in_unpublished_stage_says_so(tmp_path: Path) -> None:
+    """Getting the output of a task that ran in a stage left unpublished names the stage and the failed task."""
+    from pipedag import StateError
+
+    @materialize(version="1")
+    def good() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    @materialize(version="1")
+    def broken() -> pd.DataFrame:
+        raise ValueError("nope")
+
+    with Flow("f") as flow, Stage("s"):
+        out = good()
+        broken()
+    result = flow.run(create_basic_pipedag_config(f"duckdb:///{tmp_path / 'a.duckdb'}").get())
+    assert result.task_states == {"s.good": TaskState.RAN, "s.broken": TaskState.FAILED}
+    with pytest.raises(StateError, match=r"stage 's' was not published in run \d+ because task s\.broken failed"):
+        result.get(out)

@@ -125,3 +125,101 @@ def test_table_wrapper_defaults() -> None:
     t = Table(pd.DataFrame(), "t", primary_key="id", indexes=[["a"]])
     assert t.primary_key_columns == ["id"]
     assert Table(None).primary_key_columns == []
+
+
+@pytest.mark.parametrize(
+    "name", ["pipedag_metadata", "PIPEDAG_METADATA", "dev_pipedag_metadata", "pipedag_metadata_x", "x__pipedag"]
+)
+def test_stage_named_like_pipedag_schemas_is_rejected(name: str) -> None:
+    """A stage whose schema could be pipedag's metadata or data schema is rejected when it is created."""
+    with pytest.raises(WiringError, match=f"Invalid stage name {name!r}"):
+        Stage(name)
+
+
+@pytest.mark.parametrize("name", ["public", "main", "information_schema", "pg_catalog", "pg_stats"])
+def test_stage_named_like_system_schema_is_rejected(name: str) -> None:
+    """A stage cannot be a schema the database owns, since pipedag publishes and drops stage schemas whole."""
+    with pytest.raises(WiringError, match="schema the database itself uses"):
+        Stage(name)
+
+
+def test_container_filled_after_the_call_is_a_wiring_error() -> None:
+    """A task reaching a later stage's output through a list filled after its call fails when the flow closes."""
+
+    @materialize(version="1")
+    def count(items: list[pd.DataFrame]) -> int:
+        return len(items)
+
+    items: list[object] = []
+    with pytest.raises(WiringError, match=r"Task s1\.count receives the output of task s2\.make_frame"), Flow("f"):
+        with Stage("s1"):
+            count(items)
+        with Stage("s2"):
+            items.append(make_frame())
+
+
+def test_container_filled_after_the_flow_closed_is_refused_by_run() -> None:
+    """flow.run() refuses a flow whose task arguments gained an output after wiring."""
+    items: dict[str, object] = {}
+
+    @materialize(version="1")
+    def count(things: dict[str, object]) -> int:
+        return len(things)
+
+    with Flow("f") as flow:
+        with Stage("s1"):
+            count(items)
+        with Stage("s2"):
+            later = make_frame()
+    items["later"] = later
+    with pytest.raises(WiringError, match="changed after the call"):
+        flow.run()
+
+
+def test_auto_names_never_repeat_an_explicit_name() -> None:
+    """A task named foo_2 and two calls of foo get distinct names, whichever comes first."""
+
+    @materialize(name="make_frame_2", version="1")
+    def other() -> int:
+        return 1
+
+    with Flow("f") as flow:
+        with Stage("a"):
+            other()
+            make_frame()
+            make_frame()
+        with Stage("b"):
+            make_frame()
+            make_frame()
+            other()
+    names = {s.name: [n.name for n in s.tasks] for s in flow.stages}
+    assert names == {
+        "a": ["make_frame_2", "make_frame", "make_frame_3"],
+        "b": ["make_frame", "make_frame_2", "make_frame_2_2"],
+    }
+
+
+def test_auto_version_on_lazy_or_non_polars_task_is_rejected_at_decoration() -> None:
+    """AUTO_VERSION on a lazy task or without input_type=polars.LazyFrame fails when the task is decorated."""
+    import polars as pl
+
+    from pipedag import AUTO_VERSION
+
+    with pytest.raises(WiringError, match="lazy tasks are versioned by the SQL"):
+        materialize(version=AUTO_VERSION, lazy=True, input_type=pl.LazyFrame)(lambda: 1)
+    with pytest.raises(WiringError, match=r"needs input_type=polars.LazyFrame \(got none\)"):
+        materialize(version=AUTO_VERSION)(lambda: 1)
+    assert materialize(version=AUTO_VERSION, input_type=pl.LazyFrame)(lambda: 1).version == AUTO_VERSION
+
+
+@pytest.mark.parametrize("name", ["flow 1", "Flow-One", "1st flow", "données"])
+def test_flow_accepts_any_non_empty_name(name: str) -> None:
+    """Flow names need not be SQL identifiers; they are kept as written."""
+    assert Flow(name).name == name
+
+
+@pytest.mark.parametrize("name", ["", "  ", "a/b", "a\\b", "a\nb", ".."])
+def test_flow_name_must_be_usable_as_file_name(name: str) -> None:
+    """An empty flow name, or one that cannot name the .pipedag/<flow>.duckdb file, is rejected."""
+    with pytest.raises(WiringError, match="Invalid flow name"):
+        Flow(name)

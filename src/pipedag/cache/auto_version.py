@@ -5,8 +5,15 @@ inputs; the function only builds a plan, so this costs about a millisecond. The 
 plan text (every expression and literal, nothing lower-cased) is hashed and stands in for
 the version: the task reruns on real data only when the plan or its inputs changed.
 
+The plan text leaves out the data of in-memory frames the plan embeds (``pl.LazyFrame({...})``
+built inside the task, or a module-level frame), so the serialized plan, which carries that
+data, is hashed too. Each empty input is marked with its table's label, so that swapping two
+inputs between outputs changes the plan.
+
 Python functions inside the plan (``map_elements``, ``map_batches``) are opaque to polars'
-plan text, so for such plans the task's CODE_VERSION hash is added.
+plan text, so for such plans the task's CODE_VERSION hash is added. polars cannot serialize
+such plans; when one also embeds data that is not an input, nothing fingerprints that data,
+and :func:`auto_version` returns None: the task runs every time.
 """
 
 from __future__ import annotations
@@ -23,6 +30,13 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _OPAQUE_MARKERS = ("python_udf", "map_batches", "map_elements", "opaque_python")
+_INPUT_MARKER = "pipedag input "
+_FRAME_SCAN = "DF ["
+
+#: Why an AUTO_VERSION task runs every time when :func:`auto_version` returns None.
+UNFINGERPRINTABLE = (
+    "AUTO_VERSION cannot fingerprint the in-memory data of a plan with a Python function: runs every time"
+)
 
 
 def check_auto_version(label: str, input_type: Any) -> None:
@@ -46,7 +60,7 @@ def auto_version(
     fn: Callable[..., Any],
     inputs: tuple[tuple[Any, ...], dict[str, Any]],
     schema_of: Callable[[TableRef], pa.Schema],
-) -> str:
+) -> str | None:
     """Call ``fn`` on empty LazyFrames shaped like its inputs and hash the plans it returns.
 
     Args:
@@ -56,7 +70,8 @@ def auto_version(
         schema_of: Reads the Arrow schema of an input table (without its rows).
 
     Returns:
-        ``auto:<digest>``.
+        ``auto:<digest>``, or None when the plan embeds data that cannot be fingerprinted (the
+        task must then run every time; see :data:`UNFINGERPRINTABLE`).
 
     Raises:
         CacheError: when the function fails on empty inputs or returns anything but LazyFrames.
@@ -67,7 +82,8 @@ def auto_version(
         if isinstance(value, TableRef):
             frame = pl.from_arrow(schema_of(value).empty_table())
             assert isinstance(frame, pl.DataFrame)
-            return frame.lazy()
+            # A no-op filter naming the input: plans differ when inputs trade places.
+            return frame.lazy().filter(pl.lit(_INPUT_MARKER + value.label).is_not_null())
         if isinstance(value, list | tuple):
             return type(value)(empty(v) for v in value)
         if isinstance(value, dict):
@@ -84,12 +100,15 @@ def auto_version(
             "use version=CODE_VERSION."
         ) from exc
     plans = _plans(label, result, ())
-    if not any(options != "value" for _, options, _ in plans):
+    frames = [(text, data) for _, options, text, *rest in plans if options != "value" for data in rest]
+    if not frames:
         raise CacheError(
             f"Task {label}: version=AUTO_VERSION needs the task to return polars LazyFrames; it returned none."
         )
+    if any(data is None and text.count(_FRAME_SCAN) > text.count(_INPUT_MARKER) for text, data in frames):
+        return None  # an unserializable plan scans a frame that is not an input: its data is unknown
     text = stable_hash(plans)
-    if any(marker in str(plan) for _, _, plan in plans for marker in _OPAQUE_MARKERS):
+    if any(marker in plan for plan, _ in frames for marker in _OPAQUE_MARKERS):
         text += code_version(fn)
     return "auto:" + digest(text)
 
@@ -102,7 +121,7 @@ def _plans(label: str, value: Any, path: tuple[Any, ...]) -> list[Any]:
         options = [value.name, value.primary_key_columns, value.indexes or []]
         value = value.obj
     if isinstance(value, pl.LazyFrame):
-        return [[list(path), options, value.explain(optimized=False)]]
+        return [[list(path), options, value.explain(optimized=False), _serialized_digest(value)]]
     if isinstance(value, list | tuple):
         return [p for i, v in enumerate(value) for p in _plans(label, v, (*path, i))]
     if isinstance(value, dict):
@@ -120,3 +139,13 @@ def _plans(label: str, value: Any, path: tuple[Any, ...]) -> list[Any]:
             "return polars LazyFrames (optionally in Table(...)) or use version=CODE_VERSION."
         ) from None
     return [[list(path), "value", stable_hash(value)]]
+
+
+def _serialized_digest(frame: Any) -> str | None:
+    """Digest of the serialized plan, which carries the data of embedded frames; None if polars cannot."""
+    import polars as pl
+
+    try:
+        return digest(frame.serialize())
+    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, ValueError, TypeError):
+        return None

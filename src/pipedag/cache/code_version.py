@@ -2,15 +2,25 @@
 
 The source is parsed with :mod:`ast` and dumped without positions, so whitespace, comments and
 docstrings do not count, while any change to what the code does (a literal, an operator, a
-called name) does. Functions, classes and simple constants the code refers to are followed
-transitively when they are defined in the project (not in the standard library, an installed
-package or pipedag itself): editing a helper reruns every task that uses it.
+called name) does. Functions and classes the code refers to are followed transitively when
+they are defined in the project (not in the standard library, an installed package or pipedag
+itself): editing a helper reruns every task that uses it.
+
+Every other global value the code reads is hashed by value, whatever its size: scalars,
+containers (dict, list, tuple, set, frozenset, nested, with sets and dicts sorted so the hash
+is stable across processes), enum members, dataclasses and instances of project classes (by
+their attributes), dates, decimals, bytes, and pandas/polars/pyarrow frames (by their data).
+Values of other kinds (a database engine, an open file, an object of a library class) are
+recorded by type only: changing them does not rerun the task (see docs/versions.md).
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import enum
 import inspect
+import json
 import sys
 import sysconfig
 import textwrap
@@ -20,11 +30,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipedag.cache.hashing import digest
+from pipedag.cache.hashing import arrow_fingerprint, digest, stable_hash
 from pipedag.errors import CacheError
 
 _CONSTANT_TYPES = (bool, int, float, str, bytes, type(None))
-_MAX_CONSTANT_LENGTH = 10_000
 
 # Parsing is the costly part (~0.2 ms per function); the resolution of names is redone every
 # time because a module may have rebound them (e.g. after a reload).
@@ -62,14 +71,15 @@ def _visit(obj: Any, parts: list[str], seen: set[int]) -> None:
     parts.append(f"{fn.__module__}.{fn.__qualname__}={own}")
     for chain in references:
         found, value = _resolve(fn, chain)
-        if not found:
-            continue
-        if isinstance(value, _CONSTANT_TYPES) or _is_constant_tuple(value):
-            text = repr(value)
-            if len(text) <= _MAX_CONSTANT_LENGTH:
-                parts.append(f"{'.'.join(chain)}:={text}")
+        if not found or isinstance(value, types.ModuleType):
+            continue  # a module's attributes the code reads are chains of their own
+        if isinstance(value, _CONSTANT_TYPES):
+            parts.append(f"{'.'.join(chain)}:={value!r}")
         elif _is_project_code(value):
             _visit(value, parts, seen)
+        elif not callable(value) or isinstance(value, enum.Enum) or _is_project_instance(value):
+            text = json.dumps(_Values(parts, seen).encode(value), sort_keys=True, separators=(",", ":"))
+            parts.append(f"{'.'.join(chain)}:={text}")
 
 
 def _visit_class(cls: type, parts: list[str], seen: set[int]) -> None:
@@ -82,11 +92,20 @@ def _visit_class(cls: type, parts: list[str], seen: set[int]) -> None:
     parts.append(f"{cls.__module__}.{cls.__qualname__}={_normalized(source, cls.__qualname__)[0]}")
     for member in vars(cls).values():
         target = member.__func__ if isinstance(member, classmethod | staticmethod) else member
-        if isinstance(target, types.FunctionType):
+        if isinstance(target, types.FunctionType) and _has_source(target):
             for chain in _parse(target)[1]:
                 found, value = _resolve(target, chain)
                 if found and _is_project_code(value):
                     _visit(value, parts, seen)
+
+
+def _has_source(fn: types.FunctionType) -> bool:
+    """False for generated methods (a dataclass's ``__init__``): the class source covers them."""
+    try:
+        _parse(fn)
+    except CacheError:
+        return False
+    return True
 
 
 def _function_of(obj: Any) -> types.FunctionType | None:
@@ -198,8 +217,93 @@ def _closure(fn: types.FunctionType) -> dict[str, Any]:
     return values
 
 
-def _is_constant_tuple(value: Any) -> bool:
-    return isinstance(value, tuple | frozenset) and all(isinstance(v, _CONSTANT_TYPES) for v in value)
+class _Values:
+    """Turns a global value into a JSON form that changes whenever the value does.
+
+    Functions and classes met inside values (a dict of handlers) are visited like code;
+    values of unknown kinds are recorded by type only.
+    """
+
+    def __init__(self, parts: list[str], seen: set[int]) -> None:
+        self.parts = parts
+        self.seen = seen
+        self.active: set[int] = set()  # containers on the current path: cycles end there
+
+    def encode(self, value: Any) -> Any:
+        if isinstance(value, bool | int | str | type(None)):
+            return value
+        if isinstance(value, float | bytes):
+            return {"__" + type(value).__name__ + "__": repr(value)}
+        if isinstance(value, enum.Enum):
+            return {"__enum__": f"{type(value).__module__}.{type(value).__qualname__}.{value.name}"}
+        if id(value) in self.active:
+            return {"__cycle__": type(value).__qualname__}
+        self.active.add(id(value))
+        try:
+            return self._compound(value)
+        finally:
+            self.active.discard(id(value))
+
+    def _compound(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            items = [[self.encode(k), self.encode(v)] for k, v in value.items()]
+            return {"__dict__": sorted(items, key=lambda kv: json.dumps(kv[0], sort_keys=True))}
+        if isinstance(value, list | tuple):
+            return {f"__{type(value).__name__}__": [self.encode(v) for v in value]}
+        if isinstance(value, set | frozenset):
+            return {"__set__": sorted((self.encode(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))}
+        if isinstance(value, type) or (callable(value) and not _is_project_instance(value)):
+            if _is_project_code(value):
+                _visit(value, self.parts, self.seen)
+            return {"__code__": f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"}
+        frame = _frame_fingerprint(value)
+        if frame is not None:
+            return {"__frame__": frame}
+        name = f"{type(value).__module__}.{type(value).__qualname__}"
+        if dataclasses.is_dataclass(value):
+            _visit(type(value), self.parts, self.seen)
+            state = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            return {"__object__": name, "state": self.encode(state)}
+        if _is_project_instance(value):
+            _visit(type(value), self.parts, self.seen)
+            return {"__object__": name, "state": self.encode(dict(vars(value)))}
+        try:
+            return {"__value__": stable_hash(value)}  # dates, decimals, UUIDs
+        except CacheError:
+            return {"__type__": name}
+
+
+def _is_project_instance(value: Any) -> bool:
+    """An object of a class defined in the project (its attributes are hashed)."""
+    return not isinstance(value, type) and hasattr(value, "__dict__") and _is_project_code(type(value))
+
+
+def _frame_fingerprint(value: Any) -> str | None:
+    """Content fingerprint of a pandas/polars/pyarrow frame; the library is already imported if one is passed."""
+    module = type(value).__module__.split(".", 1)[0]
+    try:
+        if module == "pyarrow":
+            import pyarrow as pa
+
+            if isinstance(value, pa.Table):
+                return arrow_fingerprint(value)
+        if module == "polars":
+            import polars as pl
+
+            if isinstance(value, pl.DataFrame):
+                return arrow_fingerprint(value.to_arrow())
+            if isinstance(value, pl.LazyFrame):
+                return digest(value.serialize())
+        if module == "pandas":
+            import pandas as pd
+            import pyarrow as pa
+
+            if isinstance(value, pd.DataFrame | pd.Series):
+                frame = value.to_frame() if isinstance(value, pd.Series) else value
+                return arrow_fingerprint(pa.Table.from_pandas(frame))
+    except Exception:  # an unconvertible frame is recorded by type only
+        return None
+    return None
 
 
 def _is_project_code(value: Any) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipedag.cli.loading import instance_option, load_instance
+from pipedag.cli.loading import flow_option, instance_option, load_explored_instance
 
 if TYPE_CHECKING:
     from pipedag.store.base import SQLTableStore
@@ -28,9 +28,10 @@ def known_stages(store: SQLTableStore) -> list[str]:
 
 @click.command()
 @instance_option
+@flow_option
 @click.option("--runs", "run_limit", default=5, show_default=True, help="How many recent runs to list.")
 @click.pass_context
-def status(ctx: click.Context, instance: str | None, run_limit: int) -> None:
+def status(ctx: click.Context, instance: str | None, flow_name: str | None, run_limit: int) -> None:
     """Stages, tables, row counts, recent runs and the last run's decisions of an instance."""
     import sqlalchemy as sa
 
@@ -38,7 +39,7 @@ def status(ctx: click.Context, instance: str | None, run_limit: int) -> None:
     from pipedag.store import metadata as md
     from pipedag.store.run_history import recent_runs, task_runs
 
-    config = load_instance(ctx, instance)
+    config = load_explored_instance(ctx, instance, flow_name)
     click.echo(f"Instance {config.instance_name} (id {config.instance_id}) of {config.pipeline_name}")
     with config.create_store() as store:
         v = md.stage_versions
@@ -77,18 +78,19 @@ def _section(title: str, table: str, rows: list[Any]) -> None:
 @click.command()
 @click.argument("query")
 @instance_option
+@flow_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
     help="Output format.",
 )
 @click.option("--max-rows", default=50, show_default=True, help="Rows shown in table format (0: all).")
 @click.pass_context
-def sql(ctx: click.Context, query: str, instance: str | None, fmt: str, max_rows: int) -> None:
+def sql(ctx: click.Context, query: str, instance: str | None, flow_name: str | None, fmt: str, max_rows: int) -> None:
     """Run explorative SQL on an instance; stage schemas can be named by plain stage names."""
     from pipedag.cli.backends import run_query
     from pipedag.cli.sql_names import qualify_stage_names
 
-    config = load_instance(ctx, instance)
+    config = load_explored_instance(ctx, instance, flow_name)
     with config.create_store() as store:
         schemas = {stage: store.stage_schema(stage) for stage in known_stages(store)}
         columns, rows = run_query(store, qualify_stage_names(query, schemas))
@@ -115,13 +117,14 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, max_r
 
 @click.command()
 @instance_option
+@flow_option
 @click.option("--command", "-c", help="Run this one command and exit instead of opening an interactive session.")
 @click.pass_context
-def shell(ctx: click.Context, instance: str | None, command: str | None) -> None:
+def shell(ctx: click.Context, instance: str | None, flow_name: str | None, command: str | None) -> None:
     """Open the database's own client on an instance (duckdb or psql; else a Python REPL)."""
     from pipedag.cli.backends import shell_argv
 
-    config = load_instance(ctx, instance)
+    config = load_explored_instance(ctx, instance, flow_name)
     store = config.create_store()
     argv = shell_argv(store, command)
     if argv is not None:

@@ -82,6 +82,80 @@ def _import(source: str) -> ModuleType:
         raise
 
 
+flow_option = click.option(
+    "--flow",
+    "flow_name",
+    metavar="NAME",
+    help="Use flow NAME's zero-configuration store .pipedag/NAME.duckdb (what a run without pipedag.yaml writes).",
+)
+
+
+def load_explored_instance(ctx: click.Context, instance: str | None, flow_name: str | None) -> ConfigContext:
+    """The instance ``status``/``sql``/``shell`` look at.
+
+    ``--flow NAME`` names a zero-configuration store; otherwise pipedag.yaml's instance; without
+    any pipedag.yaml the one store under ``.pipedag/`` (``--flow`` picks one of several).
+
+    Raises:
+        click.UsageError: when both ``--flow`` and ``--instance`` are given.
+        ConfigError: when the store or the pipedag.yaml needed is missing, or several stores qualify.
+    """
+    if flow_name is not None:
+        if instance is not None:
+            raise click.UsageError(
+                "--flow names a zero-configuration store and --instance an instance of pipedag.yaml; give one."
+            )
+        return zero_config_store(flow_name)
+    if instance is None and _config_path(ctx) is None:
+        return zero_config_store(None)
+    return load_instance(ctx, instance)
+
+
+def zero_config_store(flow_name: str | None) -> ConfigContext:
+    """The zero-configuration instance of ``flow_name``, or of the only flow with a store in ``.pipedag/``.
+
+    It never creates a store: the DuckDB file must exist.
+
+    Raises:
+        ConfigError: when the file is missing, or ``flow_name`` is None and there are none or several.
+    """
+    from pipedag.config.context import default_config
+
+    folder = Path.cwd() / ".pipedag"
+    found = sorted(p.stem for p in folder.glob("*.duckdb"))
+    known = f"Stores found: {', '.join(found)}." if found else f"There is none in {folder}."
+    if flow_name is not None and flow_name not in found:
+        raise ConfigError(
+            f"Flow {flow_name!r} has no zero-configuration store: {folder / (flow_name + '.duckdb')} does not exist. "
+            f"Run the flow without pipedag.yaml first. {known}"
+        )
+    if flow_name is None and len(found) != 1:
+        if not found:
+            raise ConfigError(
+                f"No pipedag.yaml was found in {Path.cwd()} or its parents, and no flow has run here without one "
+                f"(no .pipedag/<flow>.duckdb). Run a flow first, or pass --config PATH / set $PIPEDAG_CONFIG."
+            )
+        raise ConfigError(
+            f"No pipedag.yaml was found and several flows have stores under {folder}; pick one with "
+            f"{' or '.join('--flow ' + _shell_word(f) for f in found)}."
+        )
+    return default_config(flow_name or found[0])
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _config_path(ctx: click.Context) -> Path | None:
+    from pipedag.config.pipedag_config import find_config_file
+
+    root = ctx.find_root().obj or {}
+    path: Path | None = root.get("config_path")
+    return path or find_config_file()
+
+
 def load_instance(ctx: click.Context, instance: str | None, flow_name: str | None = None) -> ConfigContext:
     """The ConfigContext of ``instance`` from pipedag.yaml (``--config``, ``$PIPEDAG_CONFIG`` or searched).
 

@@ -6,6 +6,8 @@ the traceback instead.
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,11 @@ class PipedagGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (`pipedag status | head`): not an error. Point stdout at
+            # /dev/null so that the interpreter's final flush does not fail a second time.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:
             if ctx.params.get("debug"):
                 traceback.print_exc()
@@ -36,13 +43,19 @@ class PipedagGroup(click.Group):
 
 
 def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, prefixed by its type unless it is pipedag's own."""
+    """The first line of an exception's message, prefixed by its type unless it is pipedag's own.
+
+    A foreign exception (a task's own) also names the file and line of the user's code it came from.
+    """
+    from pipedag.cli.tracebacks import user_location
     from pipedag.errors import PipedagError
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("(in pipedag task")]
     if not isinstance(exc, PipedagError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        location = user_location(exc)
+        notes += [f"at {location}"] if location else []
     return " ".join([text, *notes])
 
 

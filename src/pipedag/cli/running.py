@@ -7,6 +7,7 @@ import json
 import click
 
 from pipedag.cli.loading import instance_option, load_flow_for_instance
+from pipedag.cli.tracebacks import user_location
 from pipedag.errors import PipedagError
 
 stage_option = click.option(
@@ -35,10 +36,13 @@ def run(ctx: click.Context, flow: str, instance: str | None, stages: tuple[str, 
     counts = {state: sum(o.state.value == state for o in result.outcomes) for state in ("ran", "cache-valid")}
     if not result.successful:
         bad = next(o for o in result.outcomes if o.state.value in ("failed", "skipped"))
+        location = user_location(bad.exception) if bad.exception is not None else None
+        at = f" at {location}" if location else ""
+        # Chained to the task's own exception, so that --debug prints its traceback too.
         raise PipedagError(
-            f"Run {result.run_id} of flow {the_flow.name} failed: task {bad.label} {bad.state.value}: {bad.reason}. "
-            "Fix the task and run again; cache-valid tasks will not rerun."
-        )
+            f"Run {result.run_id} of flow {the_flow.name} failed: task {bad.label} {bad.state.value}: {bad.reason}"
+            f"{at}. Fix the task and run again; cache-valid tasks will not rerun."
+        ) from bad.exception
     click.echo(
         f"Run {result.run_id} of flow {the_flow.name} on instance {config.instance_name} succeeded: "
         f"{counts['ran']} ran, {counts['cache-valid']} cache-valid."

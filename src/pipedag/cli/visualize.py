@@ -58,15 +58,38 @@ def flow_to_dot(flow: Flow, states: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+FORMATS = ("dot", "svg", "png")
+
+
+def output_format(output: Path | None, fmt: str | None, flow_name: str) -> tuple[str, Path]:
+    """The format and file to write: ``--format``, else the output's suffix, else SVG.
+
+    Raises:
+        click.UsageError: when the suffix names no known format, or contradicts ``--format``.
+    """
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    if output is not None and suffix not in FORMATS and fmt is None:
+        raise click.UsageError(
+            f"Cannot tell the format of {output} from its suffix; use .dot, .svg or .png, or pass --format."
+        )
+    if fmt is not None and suffix in FORMATS and suffix != fmt:
+        raise click.UsageError(f"--format {fmt} contradicts the output file {output}; drop one of them.")
+    chosen = fmt or suffix or "svg"
+    return chosen, output or Path(f"{flow_name}.{chosen}")
+
+
 @click.command()
 @click.argument("flow")
 @instance_option
-@click.option("--output", "-o", type=click.Path(path_type=Path), help="Output file (default: <flow>.<format>).")
-@click.option("--format", "fmt", type=click.Choice(["dot", "svg", "png"]), default="svg", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path),
+    help="Output file; its suffix (.dot, .svg, .png) sets the format (default: <flow>.svg).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: from --output, else svg).")
 @click.option("--no-state", is_flag=True, help="Do not colour tasks by their last run (no database access).")
 @click.pass_context
 def visualize(
-    ctx: click.Context, flow: str, instance: str | None, output: Path | None, fmt: str, no_state: bool
+    ctx: click.Context, flow: str, instance: str | None, output: Path | None, fmt: str | None, no_state: bool
 ) -> None:
     """Draw FLOW: stages as clusters, tasks coloured by their state in the instance's last run."""
     from pipedag.store.run_history import last_task_states
@@ -78,7 +101,7 @@ def visualize(
         the_flow, config = load_flow_for_instance(ctx, flow, instance)
         with config.create_store() as store:
             states = last_task_states(store)
-    target = output or Path(f"{the_flow.name}.{fmt}")
+    fmt, target = output_format(output, fmt, the_flow.name)
     dot_path = target if fmt == "dot" else target.with_suffix(".dot")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
     dot_path.write_text(flow_to_dot(the_flow, states))

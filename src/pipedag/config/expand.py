@@ -18,7 +18,7 @@ from typing import Any
 from pipedag.config.schema import did_you_mean
 from pipedag.errors import ConfigError
 
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
 def username() -> str:
@@ -39,13 +39,19 @@ def expand(text: str, values: Mapping[str, str], path: str) -> str:
     """Replace placeholders in ``text``.
 
     Raises:
-        ConfigError: naming ``path`` for a missing environment variable or an unknown placeholder.
+        ConfigError: naming ``path`` for a missing environment variable, an unknown placeholder
+            or a brace that opens or closes none.
     """
 
     def substitute(match: re.Match[str]) -> str:
         token = match.group(0)
         if token in ("{{", "}}"):
             return token[0]
+        if token in ("{", "}"):
+            raise ConfigError(
+                f"{path} is {text!r}, whose {token!r} at position {match.start()} opens or closes no placeholder. "
+                "Close the placeholder ({instance_id}) or write a literal brace doubled ({{ or }})."
+            )
         name = match.group(1).strip()
         if name.startswith("$"):
             variable = name[1:]

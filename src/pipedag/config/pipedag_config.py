@@ -49,7 +49,9 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        with open(path) as f:
+        with open(path) as f:  # from a file, YAML errors name it
+            _check_duplicate_keys(yaml.compose(f, Loader=yaml.SafeLoader), "pipedag.yaml", path)
+            f.seek(0)
             data = yaml.safe_load(f)
     except OSError as exc:
         raise ConfigError(f"Cannot read pipedag config {path}: {exc}") from exc
@@ -58,6 +60,31 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must contain a mapping with keys such as name and instances.")
     return data
+
+
+def _check_duplicate_keys(node: Any, where: str, path: Path) -> None:
+    """Refuse a mapping that repeats a key: YAML parsers silently keep the last one.
+
+    Raises:
+        ConfigError: naming the YAML path of the key and both lines.
+    """
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            line = key.start_mark.line + 1
+            if name in seen:
+                raise ConfigError(
+                    f"{where}.{name} is given twice in {path} (lines {seen[name]} and {line}); YAML would silently "
+                    "keep the last one. Remove one of them."
+                )
+            seen[name] = line
+            _check_duplicate_keys(value, f"{where}.{name}", path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(item, f"{where}[{i}]", path)
 
 
 class PipedagConfig:
@@ -95,8 +122,10 @@ class PipedagConfig:
         for name, block in self.instances.items():
             sc.validate(block, sc.INSTANCE, f"instances.{name}")
             _check_tags(block.get("tags", []), f"instances.{name}.tags")
+            _check_block(block, f"instances.{name}")
         for name, block in self.technical_setups.items():
             sc.validate(block, sc.INSTANCE, f"technical_setups.{name}")
+            _check_block(block, f"technical_setups.{name}")
             if "technical_setup" in block:
                 raise ConfigError(f"technical_setups.{name}.technical_setup: a technical setup cannot name another.")
         for name, block in self.table_store_connections.items():
@@ -267,6 +296,21 @@ def _place(config: ConfigContext) -> tuple[str, str, str]:
 def _check_tags(tags: list[Any], path: str) -> None:
     if not all(isinstance(tag, str) for tag in tags):
         raise ConfigError(f"{path} in pipedag.yaml must be a list of strings such as [slow], got {tags!r}.")
+
+
+def _check_block(block: Mapping[str, Any], path: str) -> None:
+    """Value checks of an instance or technical setup beyond types: a non-empty id, a usable default version."""
+    if block.get("default_version") == "AUTO_VERSION":
+        raise ConfigError(
+            f"{path}.default_version is AUTO_VERSION, which only applies to polars tasks; give a version string or "
+            "CODE_VERSION, and set AUTO_VERSION per task with @materialize(version=AUTO_VERSION)."
+        )
+    instance_id = block.get("instance_id")
+    if instance_id is not None and not instance_id.strip():
+        raise ConfigError(
+            f"{path}.instance_id is {instance_id!r}; it names the instance's locks, files and run history, "
+            "so it must not be empty. Give a name or leave the key out (the instance name is used)."
+        )
 
 
 def _require(name: str, known: Mapping[str, Any], path: str, section: str) -> None:

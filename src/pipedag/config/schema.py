@@ -40,16 +40,18 @@ class Key:
         merge: The key's merge rule.
         children: Declared keys of a ``MERGE`` mapping.
         choices: Allowed values of a string key, if restricted.
+        minimum: Smallest allowed value of a number key, if bounded.
     """
 
     types: tuple[type, ...]
     merge: Merge = Merge.REPLACE
     children: Mapping[str, Key] | None = None
     choices: tuple[str, ...] = ()
+    minimum: float | None = None
 
 
-def _scalar(*types: type, choices: tuple[str, ...] = ()) -> Key:
-    return Key(types, Merge.REPLACE, choices=choices)
+def _scalar(*types: type, choices: tuple[str, ...] = (), minimum: float | None = None) -> Key:
+    return Key(types, Merge.REPLACE, choices=choices, minimum=minimum)
 
 
 def _block(children: Mapping[str, Key]) -> Key:
@@ -63,6 +65,8 @@ _BOOL = _scalar(bool)
 CACHE_MODES = ("normal", "ignore_fresh_input", "assert_no_fresh_input", "force_fresh_input", "force_cache_invalid")
 COMMIT_TECHNIQUES = ("view_swap",)
 LOCK_MANAGERS = ("auto", "database", "file", "none")
+#: Blob store classes (the file store under its own and pydiverse.pipedag's names).
+BLOB_STORES = ("FileBlobStore", "pydiverse.pipedag.backend.blob.FileBlobStore")
 
 TABLE_STORE_ARGS: dict[str, Key] = {
     "url": _STR,
@@ -78,7 +82,8 @@ TABLE_STORE_CONNECTION: dict[str, Key] = {
     "args": _block(TABLE_STORE_ARGS),
 }
 
-BLOB_STORE_CONNECTION: dict[str, Key] = {"class": _STR, "type": _STR, "args": _FREE}
+_BLOB_CLASS = _scalar(str, choices=BLOB_STORES)
+BLOB_STORE_CONNECTION: dict[str, Key] = {"class": _BLOB_CLASS, "type": _BLOB_CLASS, "args": _FREE}
 
 INSTANCE: dict[str, Key] = {
     "instance_id": _STR,
@@ -87,7 +92,7 @@ INSTANCE: dict[str, Key] = {
     "attrs": _FREE,
     "tags": _scalar(list),
     "fail_fast": _BOOL,
-    "keep_stage_versions": _scalar(int),
+    "keep_stage_versions": _scalar(int, minimum=1),
     "default_version": _STR,
     "stage_commit_technique": _scalar(str, choices=COMMIT_TECHNIQUES),
     "cache_validation": _block(
@@ -102,7 +107,7 @@ INSTANCE: dict[str, Key] = {
     "lock_manager": _block(
         {
             "class": _scalar(str, choices=LOCK_MANAGERS),
-            "args": _block({"timeout": _scalar(int, float, type(None)), "lock_dir": _STR}),
+            "args": _block({"timeout": _scalar(int, float, type(None), minimum=0), "lock_dir": _STR}),
         }
     ),
 }
@@ -161,6 +166,8 @@ def check_value(value: Any, key: Key, where: str) -> None:
         raise ConfigError(
             f"{where} is {value!r}; allowed: {', '.join(key.choices)}.{did_you_mean(str(value), key.choices)}"
         )
+    if key.minimum is not None and isinstance(value, int | float) and value < key.minimum:
+        raise ConfigError(f"{where} is {value!r}; it must be at least {key.minimum:g}.")
     if key.children is not None:
         validate(value, key.children, where)
 

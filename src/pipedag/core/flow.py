@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core import context
-from pipedag.core.names import check_name
+from pipedag.core.names import check_flow_name, check_name, check_stage_name
 from pipedag.errors import StateError, WiringError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class Stage:
     """
 
     def __init__(self, name: str) -> None:
-        self.name = check_name("stage", name)
+        self.name = check_stage_name(name)
         self.flow: Flow | None = None
         self.tasks: list[TaskNode] = []
         self._token: Token[Stage | None] | None = None
@@ -60,17 +60,24 @@ class Stage:
     def add_task(self, node: TaskNode) -> None:
         """Register a task call, naming it uniquely within the stage.
 
+        The first call of a task takes the task's name; later calls (and a call whose name an
+        earlier call already took) get ``<name>_<n>`` with the smallest free ``n >= 2``.
+
         Raises:
             WiringError: if two *different* tasks share a name in this stage.
         """
         base = check_name("task", node.task.name)
-        same_name = [n for n in self.tasks if n.task.name.lower() == base]
-        if any(n.task is not node.task for n in same_name):
+        if any(n.task is not node.task and n.task.name.lower() == base for n in self.tasks):
             raise WiringError(
                 f"Two different tasks are named {base!r} in stage {self.name!r}; "
                 "give one of them another name with @materialize(name=...)."
             )
-        node.name = base if not same_name else f"{base}_{len(same_name) + 1}"
+        taken = {n.name for n in self.tasks}
+        name, number = base, 1
+        while name in taken:
+            number += 1
+            name = f"{base}_{number}"
+        node.name = name
         self.tasks.append(node)
 
     def __repr__(self) -> str:
@@ -85,7 +92,7 @@ class Flow:
     """
 
     def __init__(self, name: str = "default") -> None:
-        self.name = check_name("flow", name)
+        self.name = check_flow_name(name)
         self.stages: list[Stage] = []
         self._token: Token[Flow | None] | None = None
 
@@ -101,6 +108,29 @@ class Flow:
         assert self._token is not None
         context.flow_var.reset(self._token)
         self._token = None
+        if exc_type is None:
+            self.check_inputs()
+
+    def check_inputs(self) -> None:
+        """Check that every task's arguments still hold only the inputs it was wired with.
+
+        A list or dict passed to a task and filled afterwards (``items = []; t(items);
+        items.append(u())``) would feed the task an output it does not wait for, possibly one
+        of a later stage.
+
+        Raises:
+            WiringError: naming the task and the output that was added to its arguments.
+        """
+        from pipedag.core.task import iter_outputs
+
+        for node in self.tasks:
+            for output in iter_outputs((node.args, node.kwargs)):
+                if output.node not in node.upstream:
+                    raise WiringError(
+                        f"Task {node.label} receives the output of task {output.node.label} through a "
+                        "list or dict that was changed after the call, so the task would not wait for it. "
+                        "Build the container completely before passing it to the task."
+                    )
 
     def add_stage(self, stage: Stage) -> None:
         """Append a stage, rejecting a second stage of the same name.
@@ -146,6 +176,7 @@ class Flow:
         """
         if self._token is not None:
             raise StateError(f"Flow {self.name!r} cannot run inside its own `with` block; call run() after it.")
+        self.check_inputs()
         if options:
             raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
         from pipedag.config.context import resolve_config

@@ -86,6 +86,17 @@ class Result:
             raise StateError(f"Task {output.node.label!r} is not part of flow {self.flow.name!r}.")
         return outcome
 
+    def _unpublished_because(self, node: TaskNode) -> TaskOutcome | None:
+        """The first task that kept ``node``'s stage from being published in this run, if any.
+
+        A stage is published only when all its tasks succeed; otherwise what its tasks wrote is dropped.
+        """
+        for task in node.stage.tasks:
+            outcome = self._outcomes.get(task)
+            if outcome is not None and outcome.state not in (TaskState.RAN, TaskState.CACHE_VALID):
+                return outcome
+        return None
+
     def get(self, output: TaskOutput, as_type: Any = None) -> Any:
         """Read a task output after the run; tables come back as ``as_type`` (pandas by default).
 
@@ -94,11 +105,18 @@ class Result:
             as_type: ``pandas.DataFrame`` (default), ``polars.DataFrame``, ``pyarrow.Table``, ...
 
         Raises:
-            StateError: if the task failed or was skipped.
+            StateError: if the task failed or was skipped, or its stage was not published.
         """
         outcome = self._outcome(output)
         if outcome.state not in (TaskState.RAN, TaskState.CACHE_VALID):
             raise StateError(f"Task {outcome.label} {outcome.state.value}; it has no output to get.")
+        culprit = self._unpublished_because(output.node)
+        if culprit is not None:
+            raise StateError(
+                f"Task {outcome.label} {outcome.state.value}, but stage {outcome.stage!r} was not published in "
+                f"run {self.run_id} because task {culprit.label} {culprit.state.value}; the outputs of this run's "
+                "tasks in that stage were discarded. Fix that task and run again."
+            )
         value = outcome.outputs
         for key in output.path:
             value = value[key]

@@ -40,6 +40,8 @@ class Task:
                 f"@materialize(version={version!r}) on {fn.__qualname__}: version must be a string "
                 "such as '1.0' (or None to run the task every time)."
             )
+        if version == "AUTO_VERSION":
+            _check_auto_version(fn, input_type, lazy)
         if cache is not None and not callable(cache):
             raise WiringError(f"@materialize(cache=...) on {fn.__qualname__} must be a function.")
         self.fn = fn
@@ -70,6 +72,27 @@ class Task:
         return f"<Task {self.name}>"
 
 
+def _check_auto_version(fn: Callable[..., Any], input_type: type | None, lazy: bool) -> None:
+    """AUTO_VERSION hashes the polars plan a task builds: only eager polars LazyFrame tasks have one.
+
+    Raises:
+        WiringError: naming the function and the fix.
+    """
+    where = f"@materialize(version=AUTO_VERSION) on {fn.__qualname__}"
+    if lazy:
+        raise WiringError(
+            f"{where}: lazy tasks are versioned by the SQL they render; drop lazy=True or use "
+            "version=CODE_VERSION or a version string."
+        )
+    module = getattr(input_type, "__module__", "") or ""
+    if getattr(input_type, "__name__", None) != "LazyFrame" or not module.startswith("polars"):
+        got = "none" if input_type is None else getattr(input_type, "__qualname__", repr(input_type))
+        raise WiringError(
+            f"{where}: needs input_type=polars.LazyFrame (got {got}), since it hashes the polars plan "
+            "the task builds. Add input_type=pl.LazyFrame or use version=CODE_VERSION."
+        )
+
+
 @dataclass(eq=False)
 class TaskNode:
     """One call of a task inside a flow: the task plus its (unresolved) arguments."""
@@ -95,6 +118,9 @@ class TaskNode:
     def label(self) -> str:
         """``stage.task`` as shown in logs."""
         return f"{self.stage.name}.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<TaskNode {self.label}>"
 
 
 @dataclass(frozen=True, eq=False)

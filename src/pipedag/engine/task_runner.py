@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pipedag.cache.auto_version import auto_version, check_auto_version
+from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
 from pipedag.cache.keys import Ingredients, explain_change
@@ -128,7 +128,8 @@ class TaskRunner:
     def __init__(self, ctx: RunContext, history: StageHistory) -> None:
         self.ctx = ctx
         self.history = history
-        self.table_owners: dict[str, str] = {}
+        #: Table (and blob) name -> (task label, the output that claimed it) within this stage.
+        self.table_owners: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ inputs
 
@@ -261,7 +262,8 @@ class TaskRunner:
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
             decision.key, decision.deterministic = ingredients.key(), False
-            decision.reason = "no version: runs every time"
+            auto = (node.task.version or self.ctx.config.default_version) == AUTO_VERSION
+            decision.reason = UNFINGERPRINTABLE if auto else "no version: runs every time"
             return decision
         decision.key = ingredients.key()
         decision.hit = None if forced else self.history.lookup(decision.key)
@@ -376,7 +378,7 @@ class TaskRunner:
             return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
         assert isinstance(obj, ExternalTableReference)
         name = self._table_name(node, output, count) if output.table.name else check_name("table", obj.name)
-        self._claim(node, name)
+        self._claim(node, name, _described(output))
         identity = stable_hash([key, path, obj.identity()])
         return external_table(self.ctx.store, node.stage.name, name, obj, identity, node.label)
 
@@ -397,23 +399,39 @@ class TaskRunner:
         return found
 
     def _table_name(self, node: TaskNode, output: _Output, count: int) -> str:
-        name = output.table.name
+        name = written = output.table.name
         if name is None:
             name = node.name if count == 1 else "_".join([node.name, *map(str, output.path)])
         elif name.endswith(UNIQUE_SUFFIX):
-            suffix = digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
-            name = name.removesuffix(UNIQUE_SUFFIX) + suffix
+            stem = name.removesuffix(UNIQUE_SUFFIX)
+            if not stem or not (stem[0].isalpha() or stem[0] == "_"):
+                # Else the error would name the generated suffix, which the user never wrote.
+                raise TaskError(
+                    f"Task {node.label}: invalid table name {written!r} at {_where(output.path)}: a name ending "
+                    f"in {UNIQUE_SUFFIX!r} gets a unique suffix, and the part before it must start with a "
+                    f"letter or underscore, e.g. 'part_{UNIQUE_SUFFIX}'."
+                )
+            name = stem + digest(f"{node.stage.name}.{node.name}{output.path!r}")[:8]
         try:
             return check_name("table", name)
         except PipedagError as exc:
-            raise TaskError(f"Task {node.label}: {exc}") from None
+            shown = f" (from {written!r})" if written is not None and written != name else ""
+            raise TaskError(f"Task {node.label}: {exc}{shown}") from None
 
-    def _claim(self, node: TaskNode, name: str) -> None:
-        owner = self.table_owners.setdefault(name, node.label)
+    def _claim(self, node: TaskNode, name: str, output: str = "") -> None:
+        """Register ``name`` for ``node``; ``output`` describes the output claiming it (for errors)."""
+        owner, first = self.table_owners.setdefault(name, (node.label, output))
         if owner != node.label:
             raise TaskError(
                 f"Tasks {owner} and {node.label} both produce table {name!r} in stage {node.stage.name!r}; "
                 "table names must be unique within a stage. Rename one with Table(..., name=...)."
+            )
+        if output and first and first != output:
+            # Both would be written, and one would silently hide the other in the stage.
+            raise TaskError(
+                f"Task {node.label} returns two tables named {name!r}: {first} and {output}. Table names "
+                "are unique within a stage and letter case does not tell them apart; rename one with "
+                "Table(..., name=...)."
             )
 
     def _store_table(
@@ -422,7 +440,7 @@ class TaskRunner:
         store, stage, hook = self.ctx.store, node.stage.name, output.hook
         assert hook is not None
         name = self._table_name(node, output, count)
-        self._claim(node, name)
+        self._claim(node, name, _described(output))
         table = output.table
         if deterministic:
             identity = stable_hash([key, list(output.path)])
@@ -485,16 +503,24 @@ def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Out
             _collect(node, item, (*path, i), found)
     elif isinstance(value, dict):
         for k, item in value.items():
+            if not isinstance(k, _JSON_SCALARS):
+                raise TaskError(
+                    f"Task {node.label} returned a dict with a {type(k).__name__} key {k!r} at {_where(path)}, "
+                    "which pipedag cannot store as JSON; use strings or numbers as keys."
+                )
             _collect(node, item, (*path, k), found)
-    else:
-        try:
-            stable_hash(value)
-        except CacheError:
-            raise TaskError(
-                f"Task {node.label} returned a {type(value).__name__} at {_where(path)}, which pipedag cannot "
-                "store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
-                "or JSON-like values (numbers, strings, lists, dicts)."
-            ) from None
+    elif not isinstance(value, _JSON_SCALARS):
+        # Checked here, before the task is reported as run: the record is stored as JSON at publish.
+        hint = " (e.g. sorted(...))" if isinstance(value, set | frozenset) else ""
+        raise TaskError(
+            f"Task {node.label} returned a {type(value).__name__} at {_where(path)}, which pipedag cannot "
+            f"store. Return Table(...), a pandas/polars frame, a pyarrow table, a SQLAlchemy select, "
+            f"JSON-like values (numbers, strings, lists{hint}, dicts), or wrap the object in Blob(obj, name)."
+        )
+
+
+#: Plain values a task may return (inside lists, tuples and dicts): what JSON stores faithfully.
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[TableHook]) -> _Output:
@@ -506,6 +532,12 @@ def _output(node: TaskNode, path: tuple[Any, ...], table: Table, hook: type[Tabl
     if arrow is None:
         return _Output(path, table, hook)
     return _Output(path, replace(table, obj=arrow), ArrowHook)
+
+
+def _described(output: _Output) -> str:
+    """``Table 'Foo' at position [0]``: how an output is named in errors, as the user wrote it."""
+    name = output.table.name or getattr(output.table.obj, "name", None)
+    return ("an unnamed table" if name is None else f"Table {name!r}") + f" at {_where(output.path)}"
 
 
 def _where(path: tuple[Any, ...]) -> str:

@@ -43,6 +43,7 @@ from pipedag.errors import ConfigError, StateError, StoreError
 from pipedag.store import metadata as md
 from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
 from pipedag.store.identifiers import qualified, quote
+from pipedag.store.locks import verify_lock
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,6 +72,8 @@ class SQLTableStore(ABC):
     max_identifier_length: ClassVar[int] = 63
     #: SQLAlchemy dialect used to render task SQL and metadata statements.
     dialect: ClassVar[sa.Dialect]
+    #: Whether column names that differ only in case name the same column.
+    case_insensitive_columns: ClassVar[bool] = False
 
     def __init__(self, config: ConfigContext) -> None:
         self.config = config
@@ -174,6 +177,13 @@ class SQLTableStore(ABC):
     def append_arrow(self, schema: str, name: str, data: pa.Table) -> None:
         """Insert an Arrow table's rows into the existing table ``schema.name`` (columns by name)."""
         raise StoreError(f"The {self.name} table store cannot append Arrow data.")
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether ``error`` is a conflict with a concurrent transaction or process that a retry resolves.
+
+        Callers that run short transactions concurrently (the batch inventory) retry on these.
+        """
+        return False
 
     def default_blob_root(self) -> Path | None:
         """Where blobs go when the config names no folder; None for the working directory's default."""
@@ -279,9 +289,19 @@ class SQLTableStore(ABC):
     # ------------------------------------------------------------- the algorithm
 
     def begin_run(self, flow: str) -> int:
-        """Record a new run and return its id (monotonic, never derived from a clock)."""
+        """Record a new run and return its id (monotonic, never derived from a clock).
+
+        Called under the instance lock, so a run of this instance still marked ``running`` was
+        killed: it is marked ``abandoned``.
+        """
         self._require_open()
         with self.transaction():
+            r = md.runs
+            self.execute(
+                r.update()
+                .where(r.c.status == "running", r.c.instance_id == self.config.instance_id)
+                .values(status="abandoned", ended_at=_now())
+            )
             (last,) = self.execute(sa.select(sa.func.max(md.runs.c.run_id)))[0]
             run_id = int(last or 0) + 1
             self.execute(
@@ -360,11 +380,11 @@ class SQLTableStore(ABC):
         self._require_open()
         old = history.published_tables()
         new = {ref.name: ref for record in records for ref in record.tables()}
-        old_keys = {r.task: r.cache_key for r in history.current}
-        if history.versions and old_keys == {r.task: r.cache_key for r in records} and _same(old, new):
+        if history.versions and _contents(history.current) == _contents(records):
             return False
         schema = self.stage_schema(stage)
         with self.transaction():
+            verify_lock(self)  # a run that lost its instance lock must not publish
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for name in old.keys() - new.keys():
                 self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
@@ -408,6 +428,7 @@ class SQLTableStore(ABC):
         schema = self.data_schema(stage)
         unused = sorted(self.list_tables(schema) - history.referenced_tables())
         with self.transaction():
+            verify_lock(self)
             if expired:
                 for table in (md.stage_versions, md.task_records):
                     self.execute(table.delete().where(table.c.stage == stage, table.c.run_id.in_(expired)))
@@ -435,8 +456,23 @@ class SQLTableStore(ABC):
                 self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
 
 
-def _same(old: dict[str, TableRef], new: dict[str, TableRef]) -> bool:
-    return old.keys() == new.keys() and all(old[n].physical_name == new[n].physical_name for n in new)
+def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
+    """Each task's cache key and whole recorded output (tables, blobs and plain values alike).
+
+    Comparing keys and tables alone would keep a stage "unchanged" when an unversioned task
+    returned a new plain value, and a later run of the next stage alone would read the old one.
+    """
+    return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _now() -> dt.datetime:

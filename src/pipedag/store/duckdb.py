@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql
 
 from pipedag.core.table import Column
 from pipedag.errors import ConfigError, StateError, StoreError
-from pipedag.store.base import SQLTableStore
+from pipedag.store.base import SQLTableStore, error_chain
+from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ class DuckDBTableStore(SQLTableStore):
 
     name: ClassVar[str] = "duckdb"
     max_identifier_length: ClassVar[int] = 255
+    case_insensitive_columns: ClassVar[bool] = True
     # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
@@ -195,9 +197,25 @@ class DuckDBTableStore(SQLTableStore):
             self.connection.execute("ROLLBACK")
             raise
         else:
-            self.connection.execute("COMMIT")
+            import duckdb
+
+            try:
+                self.connection.execute("COMMIT")
+            except duckdb.Error as exc:  # e.g. a conflict with a concurrent transaction; DuckDB rolled back
+                raise StoreError(f"DuckDB could not commit: {exc}") from exc
         finally:
             self._in_transaction = False
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Write conflicts between transactions, and another process holding the file, pass with a retry."""
+        import duckdb
+
+        for exc in error_chain(error):
+            if isinstance(exc, duckdb.TransactionException):
+                return True
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                return True
+        return False
 
     def write_arrow(self, schema: str, name: str, data: pa.Table) -> None:
         """Bulk-create a table from Arrow through DuckDB's zero-copy Arrow scan."""
@@ -219,9 +237,10 @@ class DuckDBTableStore(SQLTableStore):
         import duckdb
 
         try:
-            return self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+            table = self.connection.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"Reading {schema}.{name} from DuckDB failed: {exc}") from exc
+        return restore_durations(table)
 
     row_hash_type: ClassVar[str] = "UBIGINT"
 

@@ -34,6 +34,7 @@ from pipedag.log import get_logger
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
+    from pipedag.store.base import SQLTableStore
 
 #: Seconds between two attempts to take a lock somebody else holds.
 POLL_SECONDS = 0.1
@@ -52,9 +53,9 @@ class InstanceLock(ABC):
 
     @property
     def identity(self) -> str:
-        """What the lock protects: database URL plus schema prefix and suffix."""
+        """What the lock protects: the database (not its URL's spelling) plus schema prefix and suffix."""
         c = self.config
-        return f"{c.table_store_url}|{c.schema_prefix}|{c.schema_suffix}"
+        return f"{database_identity(c.table_store_url)}|{c.schema_prefix}|{c.schema_suffix}"
 
     @abstractmethod
     def _try_acquire(self) -> bool:
@@ -83,6 +84,7 @@ class InstanceLock(ABC):
         while not self._try_acquire():
             waited = time.monotonic() - start
             if timeout is not None and waited >= timeout:
+                self._close()
                 raise LockError(
                     f"Instance {self.config.instance_name!r} (id {self.config.instance_id!r}) is locked by "
                     f"{self.holder()}; gave up after {waited:.1f} s. Wait for that run to finish or raise "
@@ -105,8 +107,18 @@ class InstanceLock(ABC):
     def release(self) -> None:
         """Give the lock back (no-op when not held)."""
         if self.held:
-            self._release()
             self.held = False
+            self._release()
+
+    def _close(self) -> None:  # noqa: B027 - most locks open nothing to free
+        """Free what an attempt to take the lock opened (after giving up)."""
+
+    def verify(self, store: SQLTableStore) -> None:  # noqa: B027 - file locks die only with the process
+        """Fail unless this lock is still held; called inside the publish transaction on ``store``.
+
+        Raises:
+            LockError: when the lock was lost since it was taken.
+        """
 
 
 class NoLock(InstanceLock):
@@ -131,9 +143,7 @@ class FileLock(InstanceLock):
     def identity(self) -> str:
         """A DuckDB file admits one writing process at a time, so its lock covers the whole file."""
         if self.config.table_store_url.startswith("duckdb:"):
-            from pipedag.store.duckdb import database_path
-
-            return f"duckdb:{database_path(self.config.table_store_url).resolve()}"
+            return database_identity(self.config.table_store_url)
         return super().identity
 
     def _lock_path(self) -> Path:
@@ -182,50 +192,160 @@ class FileLock(InstanceLock):
 
 
 class PostgresAdvisoryLock(InstanceLock):
-    """A session-level ``pg_advisory_lock`` on a 64-bit hash of the instance's identity."""
+    """A session-level ``pg_advisory_lock`` on a 64-bit hash of the instance's schema prefix and suffix.
+
+    Advisory locks are scoped to a database, so the database itself needs no part in the key.
+    The lock lives on a dedicated connection; if that connection dies (idle timeout, a pooler,
+    a firewall) the server releases the lock. :meth:`verify` therefore checks, inside every
+    publish transaction, that the lock's backend still holds it, after taking a transaction
+    lock that serializes all publishes of the instance: a run that lost its lock never publishes.
+    """
 
     def __init__(self, config: ConfigContext) -> None:
         super().__init__(config)
         from pipedag.store.postgres import libpq_url
 
         self.url = libpq_url(config.table_store_url)
-        # Signed, because pg_advisory_lock takes a bigint.
-        self.key = xxhash.xxh3_64_intdigest(self.identity.encode()) - 2**63
+        tag = f"pipedag|{config.schema_prefix}|{config.schema_suffix}".encode()
+        self.key = xxhash.xxh3_64_intdigest(tag) - 2**63  # signed, because pg_advisory_lock takes a bigint
+        self._halves = _halves(self.key)  # how pg_locks shows the key: two unsigned halves (classid, objid)
         self._con: Any = None
+        self._pid: int | None = None
 
     def _connection(self) -> Any:
         if self._con is None:
             import psycopg
 
-            if self.config.table_store_args.get("create_database_if_not_exists"):
-                from pipedag.store.postgres import ensure_database
+            from pipedag.store.postgres import connect_error, ensure_database
 
+            if self.config.table_store_args.get("create_database_if_not_exists"):
                 ensure_database(self.url)  # advisory locks live inside a database
             try:
                 self._con = psycopg.connect(self.url, autocommit=True)
             except psycopg.Error as exc:
-                raise LockError(f"Cannot connect to PostgreSQL to take the instance lock: {exc}") from exc
+                raise connect_error(self.url, exc, "to take the instance lock") from exc
         return self._con
 
     def _try_acquire(self) -> bool:
-        row = self._connection().execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
-        return bool(row and row[0])
+        import psycopg
+
+        try:
+            row = self._connection().execute(
+                "SELECT pg_try_advisory_lock(%s), pg_backend_pid()", [self.key]
+            ).fetchone()
+        except psycopg.Error as exc:
+            self._close()
+            raise LockError(f"Taking the lock of instance {self.config.instance_name!r} failed: {exc}") from exc
+        if row and row[0]:
+            self._pid = int(row[1])
+            return True
+        return False
 
     def _release(self) -> None:
+        import psycopg
+
         try:
             self._connection().execute("SELECT pg_advisory_unlock(%s)", [self.key])
+        except psycopg.Error:
+            pass  # the connection died, and the server released the lock with it
         finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._con is not None:
             self._con.close()
             self._con = None
 
+    def verify(self, store: SQLTableStore) -> None:
+        """Serialize publishes of the instance, then check that the lock's backend still holds the lock.
+
+        Raises:
+            LockError: naming the instance when the lock's connection was lost.
+        """
+        classid, objid = self._halves
+        # The two-int form lives in another key space than the session lock's bigint form.
+        store.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", [_int4(classid), _int4(objid)])
+        rows = store.execute_sql(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = %s "
+            "AND classid = %s AND objid = %s AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
+            [self._pid, classid, objid],
+        )
+        if not rows:
+            raise LockError(
+                f"Run lost the lock of instance {self.config.instance_name!r}: its PostgreSQL connection "
+                f"(backend pid {self._pid}) was closed (idle timeout, a connection pooler, a firewall or "
+                "pg_terminate_backend), so another run may have started. Nothing more is published by this "
+                "run; rerun the flow (and keep idle connections alive on the way to the server)."
+            )
+
     def holder(self) -> str:
         """The backend pid holding the advisory lock."""
+        classid, objid = self._halves
         row = self._connection().execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND ((classid::bigint << 32) | objid::bigint) = %s LIMIT 1",
-            [self.key],
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid = %s AND objid = %s LIMIT 1",
+            [classid, objid],
         ).fetchone()
         return f"PostgreSQL backend pid {row[0]}" if row else "another run"
+
+
+def _halves(key: int) -> tuple[int, int]:
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+def _int4(value: int) -> int:
+    """An unsigned 32-bit half as PostgreSQL's signed int4."""
+    return value - 2**32 if value >= 2**31 else value
+
+
+def database_identity(url: str) -> str:
+    """The database a URL reaches, independent of how the URL is spelled.
+
+    ``postgresql://`` and ``postgresql+psycopg://`` for the same host, port and database give
+    the same identity, as do an omitted and an explicit default port.
+    """
+    if url.startswith("duckdb:"):
+        from pipedag.store.duckdb import database_path
+
+        return f"duckdb:{database_path(url).resolve()}"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        host = (parts.hostname or os.environ.get("PGHOST") or "localhost").lower()
+        port = parts.port or int(os.environ.get("PGPORT") or 5432)
+        database = parts.path.lstrip("/") or parts.username or ""
+        return f"postgresql://{host}:{port}/{database}"
+    return url
+
+
+#: The locks the current run holds. A context variable rather than a global, so that
+#: two runs in one process (threads) each check their own lock, and worker threads started with
+#: the run's context see it.
+_run_locks: ContextVar[tuple[InstanceLock, ...]] = ContextVar("pipedag_run_locks", default=())
+
+
+def verify_lock(store: SQLTableStore) -> None:
+    """Inside a publish transaction: fail with LockError if the current run lost the lock covering ``store``.
+
+    A store used outside :func:`instance_lock` (no lock is held for it) is not checked.
+    """
+    identity = create_lock(store.config).identity
+    held = [lock for lock in _run_locks.get() if lock.identity == identity]
+    if held:
+        held[-1].verify(store)  # the innermost run's lock
+
+
+@contextmanager
+def _current(lock: InstanceLock) -> Iterator[None]:
+    token = _run_locks.set((*_run_locks.get(), lock))
+    try:
+        yield
+    finally:
+        _run_locks.reset(token)
 
 
 def create_lock(config: ConfigContext) -> InstanceLock:
@@ -297,14 +417,17 @@ def instance_lock(config: ConfigContext) -> Iterator[None]:
     context = _stage_lock_context.get()
     lock = create_lock(config)
     if context is not None and lock.identity in context._locks:
-        yield  # this StageLockContext already holds it from an earlier run
+        with _current(context._locks[lock.identity]):  # held by this StageLockContext since an earlier run
+            yield
         return
     lock.acquire()
     if context is not None:
         context._locks[lock.identity] = lock
-        yield
+        with _current(lock):
+            yield
         return
     try:
-        yield
+        with _current(lock):
+            yield
     finally:
         lock.release()

@@ -27,7 +27,8 @@ from pipedag.cache.hashing import digest
 from pipedag.core.table import Column, TableRef
 from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
-from pipedag.store.base import SQLTableStore
+from pipedag.store.base import SQLTableStore, error_chain
+from pipedag.store.columns import restore_durations
 from pipedag.store.identifiers import qualified, quote
 
 if TYPE_CHECKING:
@@ -110,6 +111,18 @@ def ensure_database(url: str) -> None:
         ) from exc
 
 
+def connect_error(url: str, exc: Exception, purpose: str) -> StoreError:
+    """The error for a failed connection; a missing database gets its own message and the fix."""
+    name = database_name(url)
+    if f'database "{name}" does not exist' in str(exc):
+        return StoreError(
+            f"PostgreSQL database {name!r} does not exist at {_safe(url)}. Create it (CREATE DATABASE "
+            f"{quote(name)}), or set table_store.args.create_database_if_not_exists: true in pipedag.yaml "
+            "to let pipedag create it."
+        )
+    return StoreError(f"Cannot connect to PostgreSQL at {_safe(url)} {purpose}: {exc}".strip())
+
+
 class PostgresTableStore(SQLTableStore):
     """Table store on a PostgreSQL server (15 or newer).
 
@@ -128,12 +141,23 @@ class PostgresTableStore(SQLTableStore):
         database_name(self.url)
         self._con: psycopg.Connection[Any] | None = None
         self._adbc: Any = None
+        self._in_transaction = False
 
     @property
     def connection(self) -> psycopg.Connection[Any]:
-        """The open psycopg connection (autocommit outside :meth:`transaction`)."""
+        """The open psycopg connection (autocommit outside :meth:`transaction`).
+
+        A connection the server closed (terminated, idle timeout) is replaced between
+        transactions, so that a failed stage can still be cleaned up and the run recorded;
+        the statement that met the closed connection has already failed with a StoreError.
+        """
         if self._con is None:
             raise StateError("PostgreSQL store is not open; use `with store:` first.")
+        if self._con.broken and not self._in_transaction:
+            get_logger().warning("PostgreSQL connection was closed by the server; reconnecting")
+            self._con = None
+            self._connect()
+            assert self._con is not None
         return self._con
 
     # ------------------------------------------------------------ connections
@@ -146,7 +170,7 @@ class PostgresTableStore(SQLTableStore):
         try:
             self._con = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(f"Cannot connect to PostgreSQL at {_safe(self.url)}: {exc}".strip()) from exc
+            raise connect_error(self.url, exc, "for the table store") from exc
 
     def _disconnect(self) -> None:
         if self._adbc is not None:
@@ -155,6 +179,15 @@ class PostgresTableStore(SQLTableStore):
         if self._con is not None:
             self._con.close()
             self._con = None
+
+    def _reset_bulk(self) -> None:
+        """Forget the ADBC connection after a failure (it may be dead); the next transfer opens a new one."""
+        try:
+            if self._adbc is not None:
+                self._adbc.close()
+        except Exception:  # closing a broken connection may fail in any driver-specific way
+            pass
+        self._adbc = None
 
     def _bulk(self) -> Any:
         """The ADBC connection, opened on first bulk transfer (it costs ~70 ms, and imports pyarrow)."""
@@ -193,11 +226,27 @@ class PostgresTableStore(SQLTableStore):
         """One PostgreSQL transaction; a nested block becomes a savepoint of the outer one."""
         import psycopg
 
+        outer = not self._in_transaction
         try:
             with self.connection.transaction():
+                self._in_transaction = True
                 yield
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL transaction failed: {exc}") from exc
+        finally:
+            if outer:
+                self._in_transaction = False
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Serialization failures, deadlocks, and catalog races of concurrent ``CREATE ... IF NOT EXISTS``."""
+        import psycopg
+
+        for exc in error_chain(error):
+            if isinstance(exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+                return True
+            if isinstance(exc, psycopg.errors.UniqueViolation) and (exc.diag.constraint_name or "").startswith("pg_"):
+                return True
+        return False
 
     # ------------------------------------------------------------------- data
 
@@ -224,6 +273,7 @@ class PostgresTableStore(SQLTableStore):
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
+            self._reset_bulk()
             raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
 
     def read_arrow(self, schema: str, name: str) -> pa.Table:
@@ -235,22 +285,9 @@ class PostgresTableStore(SQLTableStore):
         except Exception as exc:
             if not _is_adbc_error(exc):
                 raise
+            self._reset_bulk()
             raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
-        return self._typed_decimals(schema, name, table)
-
-    def _typed_decimals(self, schema: str, name: str, table: pa.Table) -> pa.Table:
-        """ADBC hands NUMERIC over as text; turn ``numeric(p, s)`` columns back into Arrow decimals."""
-        import pyarrow as pa
-
-        if not any(pa.types.is_string(t) or pa.types.is_large_string(t) for t in table.schema.types):
-            return table
-        for column in self.table_columns(schema, name):
-            match = _PARAMETRIZED.match(column.type)
-            if match and match.group(1) == "numeric":
-                index = table.schema.get_field_index(column.name)
-                decimal = pa.decimal128(int(match.group(2)), int(match.group(3) or 0))
-                table = table.set_column(index, column.name, table.column(index).cast(decimal))
-        return table
+        return restore_durations(_decimals(table, f"{schema}.{name}"))
 
     # ------------------------------------------------------------ row hashes
 
@@ -450,6 +487,46 @@ def _pg_type(field: pa.Field) -> str:
         f"Column {field.name!r} has Arrow type {kind}, which the PostgreSQL store cannot "
         "hold (structs, maps, unions, unsigned 64-bit ints). Flatten it into plain columns or encode it as JSON text."
     )
+
+
+def _decimals(table: pa.Table, where: str) -> pa.Table:
+    """Turn NUMERIC columns back into Arrow decimals.
+
+    ADBC hands NUMERIC over as text (an opaque extension type) with the column's ``typmod`` in
+    the field metadata: ``numeric(p, s)`` becomes ``decimal(p, s)``; a bare ``numeric`` gets the
+    largest scale among its values.
+
+    Raises:
+        ColumnError: for values no Arrow decimal holds (NaN, infinity, more than 76 digits).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        meta = field.metadata or {}
+        if meta.get(b"POSTGRESQL:type") != b"numeric":
+            continue
+        text = table.column(i)
+        if isinstance(field.type, pa.BaseExtensionType):
+            text = pa.chunked_array([chunk.storage for chunk in text.chunks], field.type.storage_type)
+        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+        if typmod >= 4:
+            precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
+        else:
+            fraction = pc.utf8_length(pc.replace_substring_regex(text, r"^[^.]*\.?", ""))
+            scale = int(pc.max(fraction).as_py() or 0)
+            digits = pc.utf8_length(pc.replace_substring_regex(text, r"[^0-9]", ""))
+            precision = max(int(pc.max(digits).as_py() or 1), scale + 1)
+        kind = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(min(precision, 76), scale)
+        try:
+            column = text.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ColumnError(
+                f"Column {field.name!r} of {where} holds NUMERIC values no decimal type keeps ({exc}); "
+                "cast it in SQL (e.g. to double precision or text)."
+            ) from exc
+        table = table.set_column(i, pa.field(field.name, kind, field.nullable), column)
+    return table
 
 
 def _is_adbc_error(exc: Exception) -> bool:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
 from pipedag.errors import ColumnError, StoreError
+from pipedag.store.columns import check_writable
 from pipedag.store.hooks.base import TableHook, module_of
 from pipedag.store.identifiers import qualified
 
@@ -27,6 +28,9 @@ def write_frame(store: SQLTableStore, data: pa.Table, schema: str, name: str) ->
     Raises:
         StoreError: naming the first column the database rejects, with its Arrow type.
     """
+    data = check_writable(
+        data, name.rsplit("__", 1)[0], case_insensitive=store.case_insensitive_columns, store=store.name
+    )
     try:
         store.write_arrow(schema, name, data)
     except ColumnError:

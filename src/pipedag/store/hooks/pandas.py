@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipedag.cache.hashing import arrow_fingerprint
 from pipedag.core.table_types import PandasArrowDataFrame
-from pipedag.errors import StoreError
+from pipedag.errors import ColumnError, StoreError
 from pipedag.store.hooks.arrow import write_frame
 from pipedag.store.hooks.base import TableHook, module_of
 
@@ -31,8 +31,14 @@ def to_arrow(df: Any) -> pa.Table:
     """
     import pyarrow as pa
 
+    dups = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if dups:
+        raise ColumnError(
+            f"The DataFrame has duplicate column names {', '.join(map(repr, dups))}; a table needs distinct "
+            "names. Rename or drop the duplicates before returning it."
+        )
     try:
-        return pa.Table.from_pandas(df, preserve_index=False)
+        table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         column = _bad_column(df)
         where = f"Column {column!r} (dtype {df[column].dtype})" if column is not None else "The DataFrame"
@@ -40,6 +46,24 @@ def to_arrow(df: Any) -> pa.Table:
             f"{where} cannot be converted to a table column: {exc}. Give the column one type "
             "(e.g. df[col].astype(str)) or drop it."
         ) from exc
+    _check_dicts(df, table)
+    return table
+
+
+def _check_dicts(df: Any, table: pa.Table) -> None:
+    """Refuse a column of dicts with differing keys: Arrow makes it a struct padded with None."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        if not pa.types.is_struct(field.type) or df.iloc[:, i].dtype != object:
+            continue
+        keys = {f.name for f in field.type}
+        if any(isinstance(v, dict) and set(v) != keys for v in df.iloc[:, i]):
+            raise ColumnError(
+                f"Column {field.name!r} holds dicts with differing keys; it would come back with every key "
+                "in every row (missing ones as None). Encode it as JSON text (df[col].map(json.dumps)) "
+                "or split it into columns."
+            )
 
 
 def _bad_column(df: Any) -> Any:

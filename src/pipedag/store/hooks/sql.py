@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
+from pipedag.core.sql_text import check_single_statement
 from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ _SQL_TYPES = (sa.sql.Select, sa.sql.TextClause, sa.sql.CompoundSelect, sa.Table,
 def _query(obj: Any) -> sa.ClauseElement:
     if isinstance(obj, sa.Table | sa.sql.Alias | sa.sql.Subquery):
         return sa.select(obj)
+    if isinstance(obj, sa.sql.TextClause):
+        check_single_statement(obj.text)
     return obj  # type: ignore[no-any-return]
 
 
@@ -46,8 +49,13 @@ class SqlHook(TableHook):
 
     @classmethod
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:
-        """An alias named like the logical table, over the physical table, typed from metadata."""
-        return store.sa_table(ref).alias(ref.name)
+        """An alias over the physical table, typed from metadata.
+
+        The alias is anonymous: SQLAlchemy numbers it after the physical name when it renders
+        the query (``"t__1a2b3c4d5e6f_1"``), the same way on every run, so that two inputs
+        named alike (same table name in two stages, or one table passed twice) never clash.
+        """
+        return store.sa_table(ref).alias()
 
     @classmethod
     def identity(cls, store: SQLTableStore, obj: Any) -> str | None:
