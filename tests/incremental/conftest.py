@@ -63,7 +63,6 @@ class Harness:
         out = job.execute(recording)
         with self.store.transaction():
             job.publish()
-        job.finish()
         return job, out
 
     def rows(self, out: OutputTable, order: str = "id") -> list[tuple[Any, ...]]:

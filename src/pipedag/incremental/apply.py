@@ -51,7 +51,7 @@ class Applier:
             empty = f"SELECT {self._keys()}, NULL AS {st.FAILED_HASH}, 0 AS {st.ATTEMPTS}, NULL AS {st.ERROR} " \
                 f"FROM {task._due} WHERE 1 = 0"
             store.execute_sql(st.create_failures_sql(store, st.failures_name(task.state_name), task.keys, empty))
-            task._created.append(task._failures)
+            task._created.append((store.metadata_schema, st.failures_name(task.state_name)))
         if store.index_key_lookups:
             store.execute_sql(f"ALTER TABLE {task._due} ADD PRIMARY KEY ({self._keys()})")
         store.analyze(task._due)
@@ -59,12 +59,11 @@ class Applier:
         task.summary.processed = sum(counts.get(r, 0) for r in df.PROCESSED) - len(task.summary.failed)
         if task.previous is not None:
             meta = store.metadata_schema
-            task._superseded += [
-                qualified(meta, task.previous.state_table), qualified(meta, task.previous.failures_table),
-            ]
+            task._superseded += [(meta, task.previous.state_table), (meta, task.previous.failures_table)]
         generation = (task.previous.generation if task.previous else 0) + 1
         output = self._output(target, task.summary.rows_out, changed=True)
-        self.statements = [*st.save_statements(self._registration(generation, output, task.summary.processed))]
+        registration = self._registration(generation, output, task.summary.processed)
+        self.statements = [*st.save_statements(registration, store.metadata_schema)]
         return output
 
     def _trim_state(self) -> None:
@@ -131,7 +130,8 @@ class Applier:
         rows = int(prev.output.get("rows", 0)) - removed_rows + task.summary.rows_out
         changed = processed > 0 or removed_rows > 0
         out = self._output(str(prev.output["physical_name"]), rows, changed)
-        self.statements = [*statements, *st.save_statements(self._registration(prev.generation, out, total))]
+        registration = self._registration(prev.generation, out, total)
+        self.statements = [*statements, *st.save_statements(registration, meta)]
         return out
 
     def _failed_new(self) -> int:

@@ -5,9 +5,12 @@ The lifecycle is explicit::
     task = IncrementalTask(store, spec, ...)
     task.plan()          # read-only: how many keys are due and why
     task.execute(fn)     # computes due keys into unpublished tables; nothing visible changes
-    task.publish()       # statements for the stage's publish transaction
-    task.finish()        # after the commit: drop helper tables and the superseded state
-    task.abandon()       # instead of publish/finish when the stage is not published
+    task.statements      # what publishing runs, rendered for the store
+    task.publish()       # runs them; call inside the stage's publish transaction
+    task.abandon()       # instead of publish when the stage is not published
+
+Publishing also drops the run's helper tables and the superseded key-state generation, in the
+same transaction; tables left by a killed run are swept at the task's next run.
 
 Two modes. *Delta*: the output table is changed in place by key (delete + insert) and the key
 state likewise, inside the publish transaction, so the cost follows the changed rows. *Full*
@@ -53,7 +56,6 @@ class Phase(enum.Enum):
 
     NEW = "new"
     EXECUTED = "executed"
-    PUBLISHED = "published"
     DONE = "done"
 
 
@@ -162,9 +164,9 @@ class IncrementalTask:
         self._failures = qualified(meta, st.failures_name(self.state_name))
         self._raw_failures = f"{self.state_name}_x"
         self._delta_name = f"_pd_delta_{digest(f'{self.label}/{run_id}')[:16]}"
-        self._created: list[str] = []  # new state/output tables, dropped when the run is abandoned
-        self._scratch: list[str] = []  # helper tables, dropped in any case
-        self._superseded: list[str] = []  # the previous generation, dropped once the new one is published
+        self._created: list[tuple[str, str]] = []  # new state/output tables, dropped if the run is abandoned
+        self._scratch: list[tuple[str, str]] = []  # helper tables, dropped in any case
+        self._superseded: list[tuple[str, str]] = []  # the previous generation, dropped on publishing
 
     # ------------------------------------------------------------------ plan
 
@@ -258,11 +260,11 @@ class IncrementalTask:
 
     def _compute(self, mode: Mode, why: str) -> OutputTable:
         store = self.store
-        store.execute_sql(f"DROP TABLE IF EXISTS {self._due}")  # left by a run that crashed with this id
+        self._sweep()
         store.execute_sql(
             f"CREATE TABLE {self._due} AS {df.due_select(self._diff(mode), self.spec.chunk_size, self.run_id)}"
         )
-        (self._created if mode is Mode.FULL else self._scratch).append(self._due)
+        (self._created if mode is Mode.FULL else self._scratch).append((store.metadata_schema, self.state_name))
         store.analyze(self._due)
         counts, chunks = self._due_counts()
         self._plan = DuePlan(mode, why, counts)
@@ -278,6 +280,17 @@ class IncrementalTask:
         if mode is Mode.FULL:
             return self._applier.full(target)
         return self._applier.delta(schema)
+
+    def _sweep(self) -> None:
+        """Drop key-state tables of this task that no registration uses (left by a killed run)."""
+        prefix = self.state_name.rsplit("_", 1)[0] + "_"
+        keep = set()
+        if self.previous is not None:
+            keep = {self.previous.state_table, self.previous.failures_table}
+        meta = self.store.metadata_schema
+        for name in sorted(self.store.list_tables(meta)):
+            if name.startswith(prefix) and name not in keep:
+                self.store.execute_sql(f"DROP TABLE IF EXISTS {qualified(meta, name)}")
 
     def _due_counts(self) -> tuple[dict[str, int], int]:
         rows = self.store.execute_sql(
@@ -339,7 +352,7 @@ class IncrementalTask:
             return True
         self.store.execute_sql(f"DROP TABLE IF EXISTS {qualified(self.schema, name)}")  # a crashed run's
         self.store.write_arrow(self.schema, name, data)
-        (self._created if mode is Mode.FULL else self._scratch).append(qualified(self.schema, name))
+        (self._created if mode is Mode.FULL else self._scratch).append((self.schema, name))
         return True
 
     def _conform(self, output: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -370,7 +383,7 @@ class IncrementalTask:
         key_list = ", ".join(quote(k) for k in self.keys)
         key_schema = store.query_arrow(f"SELECT {key_list} FROM {self._due} WHERE 1 = 0").schema
         raw = ch.quarantine_table(store, meta, self._raw_failures, self.keys, key_schema, self.summary.failed)
-        self._scratch.append(raw)
+        self._scratch.append((meta, self._raw_failures))
         attempts, join = "1", ""
         if mode is Mode.DELTA and self.previous is not None:
             attempts = f"CASE WHEN p.{st.FAILED_HASH} = d.{df.HASH} THEN p.{st.ATTEMPTS} + 1 ELSE 1 END"
@@ -380,7 +393,7 @@ class IncrementalTask:
             f"r.{st.ERROR} AS {st.ERROR} FROM {raw} AS r JOIN {self._due} AS d USING ({key_list}){join}"
         )
         store.execute_sql(st.create_failures_sql(store, st.failures_name(self.state_name), self.keys, select))
-        (self._created if mode is Mode.FULL else self._scratch).append(self._failures)
+        (self._created if mode is Mode.FULL else self._scratch).append((meta, st.failures_name(self.state_name)))
         (quarantined, failed), = store.execute_sql(
             f"SELECT SUM(CASE WHEN {st.ATTEMPTS} < {int(self.spec.max_attempts)} THEN 1 ELSE 0 END), COUNT(*) "
             f"FROM {self._failures}"
@@ -403,19 +416,34 @@ class IncrementalTask:
     # -------------------------------------------------------------- publish
 
     @property
-    def statements(self) -> list[Statement]:
-        """What :meth:`publish` runs inside the stage's publish transaction (none for a no-op)."""
-        return [] if self._applier is None else list(self._applier.statements)
+    def statements(self) -> list[tuple[str, list[Any]]]:
+        """What :meth:`publish` runs inside the stage's publish transaction, rendered for the store.
+
+        The output delta, the key state and the registration, then dropping the run's helper
+        tables and the superseded generation. None for a no-op run.
+        """
+        if self._applier is None:
+            return []
+        drops: list[Statement] = [f"DROP TABLE IF EXISTS {qualified(*t)}" for t in self._scratch + self._superseded]
+        return [self._render(s) for s in [*self._applier.statements, *drops]]
+
+    def _render(self, statement: Statement) -> tuple[str, list[Any]]:
+        import sqlalchemy as sa
+
+        return self.store.render(sa.text(statement) if isinstance(statement, str) else statement)
 
     def publish(self) -> None:
-        """Apply the delta, the key state and the registration; call inside the publish transaction."""
+        """Run :attr:`statements`; call inside the stage's publish transaction."""
         self._require(Phase.EXECUTED)
-        for statement in self.statements:
-            if isinstance(statement, str):
-                self.store.execute_sql(statement)
-            else:
-                self.store.execute(statement)
-        self.phase = Phase.PUBLISHED
+        for sql, params in self.statements:
+            self.store.execute_sql(sql, params)
+        self._created, self._scratch, self._superseded = [], [], []
+        self.phase = Phase.DONE
+
+    @property
+    def written(self) -> list[tuple[str, str]]:
+        """``(schema, table)`` of every table the run made: to drop if the stage is not published."""
+        return self._created + self._scratch
 
     @property
     def output(self) -> OutputTable:
@@ -424,30 +452,21 @@ class IncrementalTask:
             raise StateError(f"Incremental task {self.label} has not been executed yet.")
         return self._output
 
-    def finish(self) -> None:
-        """After the publish transaction committed: drop helper tables and the superseded generation."""
-        self._require(Phase.PUBLISHED)
-        self._drop(self._scratch + self._superseded)
-        self._created, self._scratch, self._superseded = [], [], []
-        self.phase = Phase.DONE
-
     def abandon(self) -> None:
         """The stage is not published: drop every table this run made; the published state stays.
 
         Raises:
             StateError: after :meth:`publish`, when the run's changes are already committed.
         """
-        if self.phase in (Phase.PUBLISHED, Phase.DONE):
-            if self.phase is Phase.DONE:
-                return
-            raise StateError(f"Incremental task {self.label} was published; it cannot be abandoned.")
+        if self.phase is Phase.DONE:
+            return
         self._drop(self._scratch + self._created)
         self._created, self._scratch, self._superseded, self._applier = [], [], [], None
         self.phase = Phase.DONE
 
-    def _drop(self, tables: list[str]) -> None:
-        for table in tables:
-            self.store.execute_sql(f"DROP TABLE IF EXISTS {table}")
+    def _drop(self, tables: list[tuple[str, str]]) -> None:
+        for schema, name in tables:
+            self.store.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
 
     # -------------------------------------------------------------- helpers
 

@@ -124,9 +124,9 @@ def _registration(row: Sequence[Any]) -> Registration:
     )
 
 
-def save_statements(registration: Registration) -> list[sa.ClauseElement]:
-    """Statements replacing the task's registration (run inside the publish transaction)."""
-    t = incremental_tasks
+def save_statements(registration: Registration, schema: str) -> list[sa.ClauseElement]:
+    """Statements replacing the task's registration in metadata schema ``schema`` (for the publish transaction)."""
+    t = incremental_tasks.to_metadata(sa.MetaData(), schema=schema)
     values = {
         "stage": registration.stage,
         "task": registration.task,
@@ -143,12 +143,6 @@ def save_statements(registration: Registration) -> list[sa.ClauseElement]:
         t.delete().where(t.c.stage == registration.stage, t.c.task == registration.task),
         t.insert().values(**values),
     ]
-
-
-def delete_statements(stage: str, task: str) -> list[sa.ClauseElement]:
-    """Statements forgetting a task's registration."""
-    t = incremental_tasks
-    return [t.delete().where(t.c.stage == stage, t.c.task == task)]
 
 
 def create_failures_sql(store: SQLTableStore, table: str, keys: Sequence[str], select: str) -> str:
