@@ -1,12 +1,17 @@
 """Materializing a 5M x 5 pandas frame vs. raw DuckDB Arrow ingest of the same frame.
 
-Target: pipedag >= 90% of the raw throughput, both measured in this run on fresh files.
+Two figures, both against the raw ingest measured in this run on fresh files:
+
+* the task alone (its materialization as the run log reports it): target >= 90% of raw;
+* a whole ``flow.run`` (config, lock, store connection, metadata, publish, run history):
+  what a user waits for. Its fixed costs weigh more the smaller the frame.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -34,8 +39,8 @@ def raw_ingest_seconds(df: pd.DataFrame) -> float:
         con.close()
 
 
-def pipedag_seconds(df: pd.DataFrame) -> float:
-    """The task's materialization inside a real flow run (minus the run's fixed set-up)."""
+def pipedag_seconds(df: pd.DataFrame) -> tuple[float, float]:
+    """The task's materialization and the whole ``flow.run`` around it, on a fresh file."""
     config = temp_config("ingest")
 
     @materialize  # no version: always runs, so every call materializes
@@ -44,29 +49,35 @@ def pipedag_seconds(df: pd.DataFrame) -> float:
 
     with Flow("bench") as flow, Stage("s"):
         produce()
+    start = time.perf_counter()
     result = flow.run(config)
-    return result.outcomes[0].seconds
+    whole = time.perf_counter() - start
+    return result.outcomes[0].seconds, whole
 
 
 def main(rows: int = 5_000_000, repeats: int = 5) -> dict[str, float]:
     """Alternate raw and pipedag ingest, keep the best of each, report throughput ratio."""
     quiet()
     df = frame(rows)
-    raw, ours = [], []
+    raw, task, whole = [], [], []
     for _ in range(repeats):
         raw.append(raw_ingest_seconds(df))
-        ours.append(pipedag_seconds(df))
-    best_raw, best_ours = min(raw), min(ours)
-    ratio = best_raw / best_ours
+        task_s, run_s = pipedag_seconds(df)
+        task.append(task_s)
+        whole.append(run_s)
+    best_raw, best_task, best_run = min(raw), min(task), min(whole)
+    ratio, run_ratio = best_raw / best_task, best_raw / best_run
     report(
         f"materialize a {rows:,} x 5 pandas frame into DuckDB",
         [
             ("raw Arrow ingest", f"{best_raw:.2f} s  ({rows / best_raw / 1e6:.2f} M rows/s)"),
-            ("pipedag task", f"{best_ours:.2f} s  ({rows / best_ours / 1e6:.2f} M rows/s)"),
-            ("throughput ratio", f"{ratio:.0%}  target >= 90%"),
+            ("pipedag task", f"{best_task:.2f} s  ({rows / best_task / 1e6:.2f} M rows/s)"),
+            ("pipedag whole flow.run", f"{best_run:.2f} s  ({rows / best_run / 1e6:.2f} M rows/s)"),
+            ("throughput ratio, task", f"{ratio:.0%}  target >= 90%"),
+            ("throughput ratio, whole run", f"{run_ratio:.0%}"),
         ],
     )
-    return {"raw_s": best_raw, "pipedag_s": best_ours, "ratio": ratio}
+    return {"raw_s": best_raw, "pipedag_s": best_task, "run_s": best_run, "ratio": ratio, "run_ratio": run_ratio}
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """pipedag: data pipelines of cached, materialized tasks with atomically published stages."""
 
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
-from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.context import CacheValidation, CacheValidationMode, ConfigContext
 from pipedag.config.pipedag_config import PipedagConfig, create_basic_pipedag_config
 from pipedag.core.blob import Blob
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.flow import Flow, Stage
+from pipedag.core.group import GroupNode, VisualizationStyle
 from pipedag.core.input_stage_versions import input_stage_versions
 from pipedag.core.raw_sql import RawSql
 from pipedag.core.ref import ref
@@ -13,6 +14,9 @@ from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.engine.dask import DaskEngine
+from pipedag.engine.parallel import ParallelEngine
+from pipedag.engine.sequential import SequentialEngine
 from pipedag.errors import (
     CacheError,
     ColumnError,
@@ -35,18 +39,23 @@ __all__ = [
     "CODE_VERSION",
     "CacheError",
     "CacheValidation",
+    "CacheValidationMode",
     "ColumnError",
     "ConfigContext",
     "ConfigError",
+    "DaskEngine",
     "ExternalTableReference",
     "Flow",
+    "GroupNode",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",
+    "ParallelEngine",
     "PipedagConfig",
     "PipedagError",
     "RawSql",
     "Result",
+    "SequentialEngine",
     "Stage",
     "StageLockContext",
     "StateError",
@@ -58,6 +67,7 @@ __all__ = [
     "TaskOutcome",
     "TaskOutput",
     "TaskState",
+    "VisualizationStyle",
     "WiringError",
     "create_basic_pipedag_config",
     "input_stage_versions",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pipedag.store.identifiers import qualified, quote
 
 Project = Any  # the fixture's class lives in conftest.py
@@ -87,3 +89,74 @@ def test_metadata_of_another_instance_is_left_alone(duckdb_project: Project) -> 
     done = duckdb_project.invoke("delete-schemas", "--yes")
     assert done.exit_code == 0, done.output
     assert {"dev_other_features", "dev_other_pipedag_metadata"} <= _schemas(duckdb_project)
+
+
+def _raw_schemas(project: Project) -> set[str]:
+    """Schemas in the database, listed without pipedag (which could create its metadata schema)."""
+    if project.backend == "duckdb":
+        import duckdb
+
+        path = project.url.removeprefix("duckdb:///")
+        with duckdb.connect(path, read_only=True) as con:
+            return {r[0] for r in con.execute("SELECT schema_name FROM information_schema.schemata").fetchall()}
+    import psycopg
+
+    with psycopg.connect(project.url, autocommit=True) as con:
+        rows = con.execute("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", [project.prefix])
+        return {r[0] for r in rows.fetchall()}
+
+
+def test_admin_commands_create_nothing(project: Project) -> None:
+    """delete-schemas, gc and clear-metadata inspect without creating: a second delete-schemas has nothing to do."""
+    p = project.prefix
+    project.invoke("run", "flow.py:flow")
+    first = project.invoke("delete-schemas", "--yes")
+    assert first.exit_code == 0 and f"schema {p}pipedag_metadata" in first.stdout
+    for command in ("delete-schemas", "gc", "clear-metadata"):
+        again = project.invoke(command, "--yes")
+        assert again.exit_code == 0 and "Nothing to do" in again.stdout, again.output
+    assert f"{p}pipedag_metadata" not in _raw_schemas(project)
+
+
+def test_admin_commands_on_a_missing_duckdb_file_create_no_file(duckdb_project: Project) -> None:
+    """Before the first run, admin commands report nothing to do and do not create the database file."""
+    for command in ("delete-schemas", "gc", "clear-metadata"):
+        result = duckdb_project.invoke(command, "--yes")
+        assert result.exit_code == 0 and "Nothing to do" in result.stdout
+    assert not (duckdb_project.path / "mini.duckdb").exists()
+
+
+def test_admin_commands_wait_for_the_instance_lock(project: Project) -> None:
+    """gc, clear-metadata and delete-schemas take the instance lock: while a run holds it they fail and drop nothing."""
+    from pipedag import create_basic_pipedag_config
+    from pipedag.store.locks import instance_lock
+
+    project.invoke("run", "flow.py:flow")
+    yaml = (project.path / "pipedag.yaml").read_text()
+    lock_timeout = "    lock_manager:\n      args:\n        timeout: 0.3\n"
+    (project.path / "pipedag.yaml").write_text(yaml.replace("    tags: [fast]\n", "    tags: [fast]\n" + lock_timeout))
+    before = _raw_schemas(project)
+    running = create_basic_pipedag_config(project.url, schema_prefix=project.prefix).get()
+    with instance_lock(running):
+        for command in ("gc", "clear-metadata", "delete-schemas"):
+            result = project.invoke(command, "--yes")
+            assert result.exit_code == 1 and "locked" in result.output, result.output
+    assert _raw_schemas(project) == before
+
+
+def test_delete_schemas_refuses_to_drop_a_user_view(project: Project) -> None:
+    """On PostgreSQL a user's view reading a pipedag view blocks delete-schemas, which names it and drops nothing."""
+    if project.backend != "postgres":
+        pytest.skip("DuckDB does not drop views that read dropped objects")
+    p = project.prefix
+    project.invoke("run", "flow.py:flow")
+    _sql(project, f"CREATE SCHEMA {quote(p + 'mine')}")
+    view = qualified(p + "mine", "v")
+    _sql(project, f"CREATE VIEW {view} AS SELECT * FROM {qualified(p + 'features', 'summary')}")
+    before = _raw_schemas(project)
+    refused = project.invoke("delete-schemas", "--yes")
+    assert refused.exit_code == 1 and f"{p}mine.v" in refused.output and "DROP VIEW" in refused.output
+    assert _raw_schemas(project) == before
+    _sql(project, f"DROP VIEW {view}")
+    assert project.invoke("delete-schemas", "--yes").exit_code == 0
+    assert _raw_schemas(project) == {p + "mine"}

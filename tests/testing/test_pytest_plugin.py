@@ -163,3 +163,63 @@ def test_misspelt_instance_option_is_an_error(project: pytest.Pytester) -> None:
     result = project.runpytest("--pipedag-instance", "mnii")
     result.stdout.fnmatch_lines(["*Unknown instance 'mnii' in pipedag.yaml*"])
     assert result.ret != 0
+
+
+def test_strict_markers_with_not_slow_and_one_instance(project: pytest.Pytester) -> None:
+    """`--strict-markers -m 'not slow'` in addopts works with --pipedag-instance mini, though no case is tagged slow."""
+    project.makeini("[pytest]\naddopts = -ra --strict-markers -m 'not slow'\n")
+    result = project.runpytest_subprocess("--pipedag-instance", "mini", "-v")
+    result.assert_outcomes(passed=2)
+    assert result.ret == 0
+
+
+def test_unknown_instance_in_mark_is_one_line(pytester: pytest.Pytester) -> None:
+    """An unknown instance in @pytest.mark.instances is reported in one line naming the test, without a traceback."""
+    pytester.makefile(".yaml", pipedag=YAML.format(dir=pytester.path))
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+        @pytest.mark.instances("mini", "mnii")
+        def test_x():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["test_bad.py::test_x: Unknown instance 'mnii' in pipedag.yaml. Did you mean 'mini'?*"])
+    text = result.stdout.str()
+    assert "Traceback" not in text and "_hooks.py" not in text and "raise " not in text
+
+
+def test_session_end_lists_each_instance_run(project: pytest.Pytester) -> None:
+    """After the tests, every instance run is listed with each task's decision and reason, like the CLI summary."""
+    project.makepyfile(
+        test_twice="""
+        import pandas as pd
+        import pytest
+        from pipedag import Flow, Stage, Table, materialize
+
+        @materialize(version="1")
+        def numbers():
+            return Table(pd.DataFrame({"x": [1]}), "numbers")
+
+        @pytest.mark.instances("mini")
+        def test_twice():
+            with Flow("twice") as flow, Stage("s"):
+                numbers()
+            flow.run()
+            flow.run()
+        """
+    )
+    result = project.runpytest_subprocess("test_twice.py")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= pipedag runs =*",
+            "test_twice.py::test_twice[[]mini[]]: run 1 of flow twice on instance mini succeeded: 1 ran, 0 cache-valid",
+            "  task *decision *rows *reason",
+            "  s.numbers *ran *1 *no earlier run of this task",
+            "test_twice.py::test_twice[[]mini[]]: run 2 of flow twice on instance mini succeeded: 0 ran, 1 cache-valid",
+            "  s.numbers *cache-valid *1 *cache hit",
+        ]
+    )

@@ -260,13 +260,17 @@ class _Values:
         if frame is not None:
             return {"__frame__": frame}
         name = f"{type(value).__module__}.{type(value).__qualname__}"
-        if dataclasses.is_dataclass(value):
+        if dataclasses.is_dataclass(value) or _is_project_instance(value):
             _visit(type(value), self.parts, self.seen)
-            state = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            try:
+                state = (
+                    {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+                    if dataclasses.is_dataclass(value)
+                    else dict(vars(value))
+                )
+            except AttributeError:  # e.g. a field not set yet: the object is recorded by type only
+                return {"__type__": name}
             return {"__object__": name, "state": self.encode(state)}
-        if _is_project_instance(value):
-            _visit(type(value), self.parts, self.seen)
-            return {"__object__": name, "state": self.encode(dict(vars(value)))}
         try:
             return {"__value__": stable_hash(value)}  # dates, decimals, UUIDs
         except CacheError:

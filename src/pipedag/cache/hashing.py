@@ -47,6 +47,9 @@ def _encode(value: Any) -> Any:
         return {f"__{type(value).__name__}__": str(value)}
     if isinstance(value, bytes):
         return {"__bytes__": digest(value)}
+    identify = getattr(type(value), "__pipedag_hash__", None)
+    if identify is not None:  # pipedag objects passed as task arguments (Stage, ConfigContext, ...)
+        return {"__object__": [type(value).__name__, _encode(identify(value))]}
     raise CacheError(
         f"Cannot hash a value of type {type(value).__name__} stably: {value!r:.80}. "
         "Pass JSON-like values (numbers, strings, lists, dicts, dates) as task arguments, "

@@ -15,6 +15,11 @@ from typing import Any
 
 from pipedag.cache.hashing import stable_hash
 
+#: How pipedag lays tables out in the database (column types, encodings, naming). Bump it with
+#: any change that makes a table written before read back differently: every cache key and
+#: table identity carries it, so all tables are rebuilt once instead of served stale.
+STORAGE_FORMAT_VERSION = 1
+
 
 @dataclass
 class Ingredients:
@@ -28,10 +33,17 @@ class Ingredients:
     cache_function: str | None = None
     query: str | None = None
     options: str | None = None
+    #: CODE_VERSION-style fingerprint of a manually versioned task's code. Not part of the key:
+    #: it only lets pipedag say that the code changed while the version did not.
+    code: str | None = None
+    #: The :data:`STORAGE_FORMAT_VERSION` the task's tables were written with (0: before it existed).
+    storage_format: int = STORAGE_FORMAT_VERSION
 
     def key(self) -> str:
-        """The cache key: a stable hash over all ingredients."""
-        return stable_hash(self.to_json())
+        """The cache key: a stable hash over all ingredients (except ``code``)."""
+        data = self.to_json()
+        del data["code"]
+        return stable_hash(data)
 
     def to_json(self) -> dict[str, Any]:
         """Serialize for the metadata schema."""
@@ -44,12 +56,18 @@ class Ingredients:
             "cache_function": self.cache_function,
             "query": self.query,
             "options": self.options,
+            "code": self.code,
+            "storage_format": self.storage_format,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ingredients:
-        """Inverse of :meth:`to_json`."""
-        return cls(**data)
+        """Inverse of :meth:`to_json`; records from before storage formats were tracked get format 0.
+
+        Raises:
+            TypeError: for fields this version does not know (metadata of another pipedag version).
+        """
+        return cls(**{"storage_format": 0, **data})
 
 
 def explain_change(old: Ingredients | None, new: Ingredients) -> str:
@@ -57,6 +75,8 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
     if old is None:
         return "no earlier run of this task"
     reasons: list[str] = []
+    if old.storage_format != new.storage_format:
+        reasons.append(f"pipedag's storage format changed ({old.storage_format} -> {new.storage_format})")
     if old.version != new.version:
         reasons.append(_version_change(old.version, new.version))
     for label in sorted(new.inputs.keys() - old.inputs.keys()):
@@ -75,6 +95,15 @@ def explain_change(old: Ingredients | None, new: Ingredients) -> str:
     if old.options != new.options:
         reasons.append("output table options changed")
     return ", ".join(reasons) or "cache key changed"
+
+
+def forgotten_bump(cached: Ingredients, current: Ingredients) -> str | None:
+    """The warning for a cache hit whose code changed while its manual version did not, else None."""
+    if cached.code is None or current.code is None or cached.code == current.code:
+        return None
+    if cached.version != current.version:
+        return None
+    return f"code changed since the cached run, version still {current.version}: bump it or use CODE_VERSION"
 
 
 def _version_change(old: str | None, new: str | None) -> str:

@@ -2,12 +2,17 @@
 
 These commands only touch what pipedag created: its metadata schema, the data schemas
 (``<stage schema>__pipedag``) and the views it published. A stage schema that also holds
-objects pipedag did not create is kept; only pipedag's views are removed from it.
-Each command shows what it will drop and asks before doing it, unless ``--yes``.
+objects pipedag did not create is kept; only pipedag's views are removed from it. When a
+view pipedag did not create reads something that would be dropped, nothing is dropped.
+Each command shows what it will drop and asks before doing it, unless ``--yes``. They hold
+the instance lock (a run cannot be writing meanwhile) and create nothing: an instance that
+never ran has nothing to drop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,9 +22,27 @@ from pipedag.cli.loading import instance_option, load_instance
 from pipedag.errors import PipedagError
 
 if TYPE_CHECKING:
+    from pipedag.config.context import ConfigContext
     from pipedag.store.base import SQLTableStore
 
 yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+
+@contextmanager
+def _locked_store(config: ConfigContext) -> Iterator[SQLTableStore | None]:
+    """The instance's store, opened under its lock without creating anything; None if it holds no metadata."""
+    from pipedag.store.locks import instance_lock
+
+    store = config.create_store()
+    if not store.database_exists():
+        yield None
+        return
+    with instance_lock(config):
+        store.open(create=False)
+        try:
+            yield store if store.metadata_exists() else None
+        finally:
+            store.close()
 
 
 def _confirm(what: list[str], yes: bool) -> bool:
@@ -69,6 +92,8 @@ class _Drops:
     schemas: list[str] = field(default_factory=list)
     views: list[tuple[str, str]] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    #: Relations (``(schema, name)``) that go with the drops, for the dependency check.
+    relations: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> list[str]:
         views = [f"view {s}.{v}" for s, v in self.views]
@@ -87,6 +112,7 @@ def _plan_drops(store: SQLTableStore) -> _Drops:
         schema, data = store.stage_schema(stage), store.data_schema(stage)
         if data in existing:
             drops.schemas.append(data)
+            drops.relations += [(data, n) for n in _objects(store, data)]
         if schema not in existing:
             continue
         objects = _objects(store, schema)
@@ -96,6 +122,7 @@ def _plan_drops(store: SQLTableStore) -> _Drops:
             drops.kept.append(f"{schema} (holds {', '.join(foreign)}, which pipedag did not create)")
         else:
             drops.schemas.append(schema)
+        drops.relations += [(schema, n) for n in objects if n not in foreign]
     others = _other_instances(store)
     if others:
         drops.kept.append(f"{store.metadata_schema} (it also records instances {', '.join(others)})")
@@ -113,18 +140,34 @@ def delete_schemas(ctx: click.Context, instance: str | None, yes: bool) -> None:
     from pipedag.store.identifiers import qualified, quote
 
     config = load_instance(ctx, instance)
-    with config.create_store() as store:
+    with _locked_store(config) as store:
+        if store is None:
+            click.echo(f"Nothing to do: instance {config.instance_name} has no pipedag schemas.")
+            return
         drops = _plan_drops(store)
         for kept in drops.kept:
             click.echo(f"Keeping schema {kept}.")
+        _refuse_dependents(store, drops)
         if not _confirm(drops.describe(), yes):
             return
         with store.transaction():
+            _refuse_dependents(store, drops)  # again inside the transaction that drops
             for schema, view in drops.views:
                 store.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, view)}")
             for schema in drops.schemas:
                 store.execute_sql(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
     click.echo(f"Dropped {len(drops.schemas)} schemas and {len(drops.views)} views of instance {config.instance_name}.")
+
+
+def _refuse_dependents(store: SQLTableStore, drops: _Drops) -> None:
+    """Fail, dropping nothing, when views pipedag did not create read what would be dropped."""
+    dependents = store.dependent_views(drops.relations)
+    if dependents:
+        raise PipedagError(
+            f"Not dropping anything: {', '.join(dependents)} (not created by pipedag) read tables or views of "
+            f"instance {store.config.instance_name!r} and would be dropped with them. Drop or change those views "
+            "first (e.g. DROP VIEW ...), then run delete-schemas again."
+        )
 
 
 @click.command("clear-metadata")
@@ -139,7 +182,10 @@ def clear_metadata(ctx: click.Context, instance: str | None, yes: bool) -> None:
     from pipedag.store.identifiers import quote
 
     config = load_instance(ctx, instance)
-    with config.create_store() as store:
+    with _locked_store(config) as store:
+        if store is None:
+            click.echo(f"Nothing to do: instance {config.instance_name} has no metadata.")
+            return
         others = _other_instances(store)
         if others:
             raise PipedagError(
@@ -162,7 +208,10 @@ def gc(ctx: click.Context, instance: str | None, yes: bool) -> None:
     from pipedag.cli.explore import known_stages
 
     config = load_instance(ctx, instance)
-    with config.create_store() as store:
+    with _locked_store(config) as store:
+        if store is None:
+            click.echo(f"Nothing to do: instance {config.instance_name} has no metadata.")
+            return
         stages = known_stages(store)
         histories = store.load_history(stages)
         keep = config.keep_stage_versions

@@ -16,6 +16,7 @@ import click
 
 from pipedag.cli.admin import clear_metadata, delete_schemas, gc
 from pipedag.cli.explore import shell, sql, status
+from pipedag.cli.port import port
 from pipedag.cli.running import plan, run
 from pipedag.cli.visualize import visualize
 
@@ -76,7 +77,7 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
     ctx.obj["config_path"] = config_path
 
 
-for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize):
+for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port):
     cli.add_command(command)
 
 

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 import click
 
 from pipedag.cli.loading import instance_option, load_flow, load_flow_for_instance
+from pipedag.core.group import GroupNode, groups_of
 from pipedag.errors import PipedagError
 
 if TYPE_CHECKING:
-    from pipedag.core.flow import Flow
+    from pipedag.core.flow import Flow, Stage
+    from pipedag.core.task import TaskNode
 
 COLOURS = {"ran": "#b7e4c7", "cache-valid": "#bde0fe", "failed": "#ffadad", "skipped": "#e0e0e0"}
 UNKNOWN = "#ffffff"
@@ -42,20 +44,61 @@ def flow_to_dot(flow: Flow, states: dict[str, str]) -> str:
         "  rankdir=LR;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
     ]
+    groups = groups_of(flow)
+    drawn: set[str] = set()
+    for index, group in enumerate(groups):  # innermost first: a stage is boxed by its innermost group
+        members = [s for s in group.stages if s.name not in drawn]
+        if members:
+            lines.extend(_group_open(group, index))
+            for stage in members:
+                lines.extend(_stage_lines(stage, states, groups))
+                drawn.add(stage.name)
+            lines.append("  }")
     for stage in flow.stages:
-        lines.append(f"  subgraph {_q('cluster_' + stage.name)} {{")
-        lines.append(f"    label={_q(stage.name)}; style=rounded; color=\"#888888\";")
-        for node in stage.tasks:
-            state = states.get(node.label)
-            label = node.name if state is None else f"{node.name}\n{state}"
-            colour = COLOURS.get(state or "", UNKNOWN)
-            lines.append(f"    {_q(node.label)} [label={_q(label)}, fillcolor={_q(colour)}];")
-        lines.append("  }")
+        if stage.name not in drawn:
+            lines.extend(_stage_lines(stage, states, groups))
     for node in flow.tasks:
         for upstream in node.upstream:
             lines.append(f"  {_q(upstream.label)} -> {_q(node.label)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _group_open(group: GroupNode, index: int) -> list[str]:
+    style = group.style
+    label = "" if style.hide_label or group.label is None else group.label
+    colour = style.box_color_always or "#555555"
+    look = "invis" if style.hide_box else "dashed"
+    return [
+        f"  subgraph {_q(f'cluster_group_{index}')} {{",
+        f"    label={_q(label)}; style={look}; color={_q(colour)};",
+    ]
+
+
+def _task_line(node: TaskNode, states: dict[str, str]) -> str:
+    state = states.get(node.label)
+    label = node.name if state is None else f"{node.name}\n{state}"
+    colour = COLOURS.get(state or "", UNKNOWN)
+    return f"    {_q(node.label)} [label={_q(label)}, fillcolor={_q(colour)}];"
+
+
+def _stage_lines(stage: Stage, states: dict[str, str], groups: list[GroupNode]) -> list[str]:
+    """A stage's cluster; groups of its tasks become boxes inside it."""
+    lines = [
+        f"  subgraph {_q('cluster_' + stage.name)} {{",
+        f"    label={_q(stage.name)}; style=rounded; color=\"#888888\";",
+    ]
+    drawn: set[str] = set()
+    for index, group in enumerate(groups):
+        members = [n for n in group.tasks if n.stage is stage and n.label not in drawn]
+        if members:
+            lines.extend("  " + line for line in _group_open(group, index))
+            lines.extend("  " + _task_line(n, states) for n in members)
+            lines.append("    }")
+            drawn.update(n.label for n in members)
+    lines.extend(_task_line(n, states) for n in stage.tasks if n.label not in drawn)
+    lines.append("  }")
+    return lines
 
 
 FORMATS = ("dot", "svg", "png")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pipedag.errors import ConfigError
+from pipedag.errors import ConfigError, StateError
 
 if TYPE_CHECKING:
+    from pipedag.compat.store_access import StoreAccess
     from pipedag.store.base import SQLTableStore
 
 CACHE_VALIDATION_MODES = (
@@ -22,7 +24,22 @@ CACHE_VALIDATION_MODES = (
     "force_cache_invalid",
 )
 
-_active: ContextVar[ConfigContext | None] = ContextVar("pipedag_config", default=None)
+
+class CacheValidationMode(enum.StrEnum):
+    """The cache_validation modes, for code that prefers names to strings (see :class:`CacheValidation`)."""
+
+    NORMAL = "normal"
+    ASSERT_NO_FRESH_INPUT = "assert_no_fresh_input"
+    IGNORE_FRESH_INPUT = "ignore_fresh_input"
+    FORCE_FRESH_INPUT = "force_fresh_input"
+    FORCE_CACHE_INVALID = "force_cache_invalid"
+
+
+ENGINES = ("sequential", "parallel", "dask")
+
+# The stack of active `with cfg:` blocks. A context variable (not a module global) so that
+# threads and asyncio tasks each see their own blocks and never reset each other's.
+_active: ContextVar[tuple[ConfigContext, ...]] = ContextVar("pipedag_config", default=())
 
 
 @dataclass(frozen=True)
@@ -43,10 +60,33 @@ class CacheValidation:
     ignore_task_version: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.mode, CacheValidationMode):
+            object.__setattr__(self, "mode", self.mode.value)
         if self.mode not in CACHE_VALIDATION_MODES:
             raise ConfigError(
                 f"Unknown cache_validation mode {self.mode!r}; use one of {', '.join(CACHE_VALIDATION_MODES)}."
             )
+
+
+@dataclass(frozen=True)
+class Orchestration:
+    """Which engine runs the instance's flows (pipedag.yaml ``orchestration:``).
+
+    Attributes:
+        engine: ``sequential`` (default), ``parallel`` (threads) or ``dask`` (a Dask cluster).
+        workers: Tasks at once (parallel: threads; dask: workers of a local cluster).
+        address: Scheduler address of an existing Dask cluster (``tcp://host:8786``).
+    """
+
+    engine: str = "sequential"
+    workers: int | None = None
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown orchestration engine {self.engine!r}; use one of {', '.join(ENGINES)}.")
+        if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
+            raise ConfigError(f"orchestration.workers must be an integer >= 1, got {self.workers!r}.")
 
 
 @dataclass(frozen=True)
@@ -79,6 +119,10 @@ class ConfigContext:
             ``None`` keeps the rule that such tasks run every time.
         blob_store_args: Blob store arguments: ``base_path`` is the blob folder; without it blobs
             go next to a DuckDB file (``<file stem>.blobs``) or to ``.pipedag/blobs``.
+        orchestration: The engine ``flow.run()`` uses when given none.
+
+    A ConfigContext pickles (its read-only mappings travel as plain dicts), so that
+    distributed workers receive the instance they write to.
     """
 
     pipeline_name: str
@@ -102,6 +146,7 @@ class ConfigContext:
     tags: tuple[str, ...] = ()
     default_version: str | None = None
     blob_store_args: Mapping[str, Any] = field(default_factory=dict)
+    orchestration: Orchestration = field(default_factory=Orchestration)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
@@ -117,29 +162,90 @@ class ConfigContext:
         if self.keep_stage_versions < 1:
             raise ConfigError(f"keep_stage_versions must be >= 1, got {self.keep_stage_versions}.")
 
+    @classmethod
+    def get(cls) -> ConfigContext:
+        """The active config: the instance a task runs on, or the innermost ``with cfg:`` block.
+
+        Raises:
+            StateError: outside a run and outside any ``with cfg:`` block.
+        """
+        active = active_config()
+        if active is None:
+            raise StateError(
+                "No active ConfigContext: ConfigContext.get() works inside a running task or a `with cfg:` block."
+            )
+        return active
+
+    def evolve(self, **changes: Any) -> ConfigContext:
+        """A copy with some settings changed, e.g. ``cfg.evolve(fail_fast=False)``.
+
+        ``cache_validation`` may be given as a mode name or :class:`CacheValidationMode`.
+
+        Raises:
+            ConfigError: for a name that is no setting of a ConfigContext.
+        """
+        from dataclasses import fields, replace
+
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(
+                f"ConfigContext.evolve() got unknown settings {unknown}; known: {', '.join(sorted(known))}."
+            )
+        if "cache_validation" in changes and not isinstance(changes["cache_validation"], CacheValidation):
+            changes["cache_validation"] = replace(self.cache_validation, mode=changes["cache_validation"])
+        return replace(self, **changes)
+
+    @property
+    def store(self) -> StoreAccess:
+        """The instance's stores as pydiverse.pipedag programs reach them: ``cfg.store.table_store``."""
+        from pipedag.compat.store_access import StoreAccess
+
+        return StoreAccess(self)
+
+    def __pipedag_hash__(self) -> Any:
+        """What a task's cache key sees of a ConfigContext argument: where the instance's data lives."""
+        return ["ConfigContext", self.instance_id, self.table_store_url, self.schema_prefix, self.schema_suffix]
+
     def create_store(self) -> SQLTableStore:
         """Instantiate (without connecting) the table store this config describes."""
         from pipedag.store.registry import create_store
 
         return create_store(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in _MAPPINGS:
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, MappingProxyType(value) if name in _MAPPINGS else value)
+
     def __enter__(self) -> ConfigContext:
-        token = _active.set(self)
-        _tokens.setdefault(id(self), []).append(token)
+        _active.set((*_active.get(), self))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        _active.reset(_tokens[id(self)].pop())
+        stack = _active.get()
+        if not stack or stack[-1] is not self:
+            raise StateError(
+                f"`with cfg:` blocks of instance {self.instance_name!r} were exited out of order "
+                "(or in another thread than they were entered); nest them properly."
+            )
+        _active.set(stack[:-1])
 
 
-_tokens: dict[int, list[Token[ConfigContext | None]]] = {}
+_MAPPINGS = ("attrs", "table_store_args", "blob_store_args")
 
 
 def active_config() -> ConfigContext | None:
-    """The ConfigContext of the innermost active ``with cfg:`` block, if any."""
-    return _active.get()
+    """The ConfigContext of the innermost active ``with cfg:`` block in this thread/context, if any."""
+    stack = _active.get()
+    return stack[-1] if stack else None
 
 
 def default_config(flow_name: str) -> ConfigContext:

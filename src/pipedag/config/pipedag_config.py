@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipedag.config import peer_yaml
 from pipedag.config import schema as sc
-from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.context import CacheValidation, ConfigContext, Orchestration
 from pipedag.config.expand import expand, expand_tree, load_url_attrs, username
 from pipedag.errors import ConfigError
 
@@ -107,6 +108,8 @@ class PipedagConfig:
             self.path = None
             raw = copy.deepcopy(dict(source))
         self.base_dir = self.path.parent.resolve() if self.path else Path.cwd()
+        # A file written for pydiverse.pipedag is mapped onto pipedag's keys (or refused) first.
+        raw = peer_yaml.load(raw, str(self.path) if self.path else "pipedag config")
         self.raw: dict[str, Any] = raw
         sc.validate(raw, sc.TOP_LEVEL, "pipedag.yaml")
         self.name: str = str(raw.get("name", "pipeline"))
@@ -153,6 +156,10 @@ class PipedagConfig:
             _require(
                 blob, self.blob_store_connections, f"{path}.blob_store.blob_store_connection", "blob_store_connections"
             )
+
+    def __pipedag_hash__(self) -> Any:
+        """A PipedagConfig passed as a task argument enters the cache key by its whole content."""
+        return ["PipedagConfig", self.raw]
 
     @property
     def instance_names(self) -> list[str]:
@@ -222,7 +229,10 @@ class PipedagConfig:
         args = dict(store.get("args") or {})
         if "url_attrs_file" in args:
             attrs_file = expand(args.pop("url_attrs_file"), values, f"{path}.table_store.args.url_attrs_file")
-            values = {**load_url_attrs(attrs_file, self.base_dir, f"{path}.table_store.args"), **values}
+            # The file's values (e.g. a database {username}) win over the built-in placeholders,
+            # except the instance's identity.
+            attrs = load_url_attrs(attrs_file, self.base_dir, f"{path}.table_store.args")
+            values = {**values, **attrs, "instance_id": instance_id, "name": self.name}
         args = expand_tree(args, values, f"{path}.table_store.args")
         if "url" not in args:
             raise ConfigError(
@@ -258,6 +268,7 @@ class PipedagConfig:
             blob_store_args=expand_tree(blob.get("args") or {}, values, f"{path}.blob_store.args"),
             tags=tuple(block.get("tags") or ()),
             default_version=block.get("default_version"),
+            orchestration=Orchestration(**(block.get("orchestration") or {})),
         )
 
     def _merged(self, instance: str) -> dict[str, Any]:
@@ -355,6 +366,10 @@ def create_basic_pipedag_config(
     fail_fast: bool = False,
     attrs: Mapping[str, Any] | None = None,
     lock_timeout: float | None = 600.0,
+    disable_stage_locking: bool = False,
+    blob_directory: str | Path | None = None,
+    instance_id: str | None = None,
+    kroki_url: str | None = None,
 ) -> PipedagConfig:
     """Build a one-instance config from a database URL, without any pipedag.yaml.
 
@@ -367,6 +382,12 @@ def create_basic_pipedag_config(
         fail_fast: Stop and raise at the first failing task.
         attrs: Free-form settings handed to flow code.
         lock_timeout: Seconds a run waits for another run of the same instance (None: forever).
+        disable_stage_locking: Run without the instance lock (lock manager ``none``): only safe
+            when no other process runs this instance at the same time.
+        blob_directory: Folder of the blob store (default: next to a DuckDB file, else ``.pipedag/blobs``).
+        instance_id: Identifies the instance's data (default: ``instance``).
+        kroki_url: Accepted for pydiverse.pipedag programs and ignored: pipedag draws flow
+            pictures locally and sends nothing to a kroki service.
 
     Returns:
         A PipedagConfig; call ``.get()`` for its ConfigContext.
@@ -375,23 +396,23 @@ def create_basic_pipedag_config(
     def literal(text: str) -> str:
         return text.replace("{", "{{").replace("}", "}}")
 
-    return PipedagConfig(
-        {
-            "name": name,
-            "instances": {
-                instance: {
-                    "instance_id": instance,
-                    "fail_fast": fail_fast,
-                    "attrs": dict(attrs or {}),
-                    "lock_manager": {"args": {"timeout": lock_timeout}},
-                    "table_store": {
-                        "args": {
-                            "url": literal(url),
-                            "schema_prefix": literal(schema_prefix),
-                            "schema_suffix": literal(schema_suffix),
-                        }
-                    },
-                }
-            },
-        }
-    )
+    del kroki_url
+    lock: dict[str, Any] = {"args": {"timeout": lock_timeout}}
+    if disable_stage_locking:
+        lock["class"] = "none"
+    block: dict[str, Any] = {
+        "instance_id": instance_id or instance,
+        "fail_fast": fail_fast,
+        "attrs": dict(attrs or {}),
+        "lock_manager": lock,
+        "table_store": {
+            "args": {
+                "url": literal(url),
+                "schema_prefix": literal(schema_prefix),
+                "schema_suffix": literal(schema_suffix),
+            }
+        },
+    }
+    if blob_directory is not None:
+        block["blob_store"] = {"args": {"base_path": literal(str(blob_directory))}}
+    return PipedagConfig({"name": name, "instances": {instance: block}})

@@ -18,11 +18,12 @@ class Blob:
 
     Args:
         obj: Any picklable object.
-        name: Blob name, unique within the stage (a valid identifier).
+        name: Blob name, unique within the stage (a valid identifier); without one it is named
+            like an unnamed table of the task (the task name, plus the output position).
     """
 
     obj: Any
-    name: str
+    name: str | None = None
 
     def pickled(self) -> bytes:
         """The object as pickle bytes (protocol 5).

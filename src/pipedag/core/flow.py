@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
+    from pipedag.engine.base import Engine
 
 
 class Stage:
@@ -21,10 +22,13 @@ class Stage:
 
     Args:
         name: Stage name; the schema is ``schema_prefix + name + schema_suffix``.
+        materialization_details: Accepted for pydiverse.pipedag programs and ignored: pipedag
+            writes plain tables on every backend.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, materialization_details: str | None = None) -> None:
         self.name = check_stage_name(name)
+        self.materialization_details = materialization_details
         self.flow: Flow | None = None
         self.tasks: list[TaskNode] = []
         self._token: Token[Stage | None] | None = None
@@ -79,6 +83,10 @@ class Stage:
             name = f"{base}_{number}"
         node.name = name
         self.tasks.append(node)
+
+    def __pipedag_hash__(self) -> str:
+        """A Stage passed as a task argument enters the cache key by its name."""
+        return self.name
 
     def __repr__(self) -> str:
         return f"<Stage {self.name}>"
@@ -149,23 +157,46 @@ class Flow:
         """All task calls in wiring order (which is a valid execution order)."""
         return [node for stage in self.stages for node in stage.tasks]
 
+    def __getitem__(self, name: str) -> Stage:
+        """The stage called ``name``: ``flow["features"]``.
+
+        Raises:
+            KeyError: naming the known stages.
+        """
+        for stage in self.stages:
+            if stage.name == name.lower():
+                return stage
+        known = ", ".join(s.name for s in self.stages)
+        raise KeyError(f"Flow {self.name!r} has no stage {name!r}; its stages: {known}.")
+
+    def get_stage(self, name: str) -> Stage:
+        """The stage called ``name`` (same as ``flow[name]``)."""
+        return self[name]
+
     def run(
         self,
+        *components: Any,
         config: ConfigContext | None = None,
-        *,
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
+        engine: Engine | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
 
         Args:
+            *components: Run only these stages (Stage objects or names); a task output stands
+                for its whole stage, since a stage is published as a whole. The other stages'
+                published outputs feed them. A ConfigContext given first is taken as ``config``.
             config: The instance to run; defaults to the active ``with cfg:`` block, else to an
                 embedded DuckDB file ``.pipedag/<flow name>.duckdb`` in the working directory.
             fail_fast: Stop at the first failing task and re-raise its exception. Defaults to
                 the config's ``fail_fast``.
             cache_validation: Overrides the config's cache validation for this run: a mode name
                 (``"force_cache_invalid"``, ``"ignore_fresh_input"``, ...) or a CacheValidation.
+            engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
+                pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
+                or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -179,9 +210,13 @@ class Flow:
         self.check_inputs()
         if options:
             raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
-        from pipedag.config.context import resolve_config
-        from pipedag.engine.sequential import SequentialEngine
+        from pipedag.config.context import ConfigContext, resolve_config
+        from pipedag.engine.base import configured_engine
+        from pipedag.engine.run import run_flow
 
+        if config is None and components and (components[0] is None or isinstance(components[0], ConfigContext)):
+            config, components = components[0], components[1:]  # flow.run(cfg), as before
+        stages = _stage_names(self, list(components))
         ctx = resolve_config(config, flow_name=self.name)
         if cache_validation is not None:
             from dataclasses import replace
@@ -191,7 +226,40 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
-        return SequentialEngine(ctx).run(self, fail_fast=ctx.fail_fast if fail_fast is None else fail_fast)
+        return run_flow(
+            self,
+            ctx,
+            engine or configured_engine(ctx),
+            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+            stages=stages,
+        )
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"
+
+
+def _stage_names(flow: Flow, components: list[Any]) -> list[str] | None:
+    """Names of the stages ``flow.run(*components)`` selects (None: all).
+
+    Raises:
+        WiringError: for something that is neither a stage, a stage name nor a task output of ``flow``.
+    """
+    from pipedag.core.task import TaskOutput
+
+    if not components:
+        return None
+    names: list[str] = []
+    for component in components:
+        if isinstance(component, str):
+            name = component.lower()
+        elif isinstance(component, Stage) and component.flow is flow:
+            name = component.name
+        elif isinstance(component, TaskOutput) and component.node.stage.flow is flow:
+            name = component.node.stage.name
+        else:
+            raise WiringError(
+                f"flow.run() got {component!r}; pass stages (or stage names) or task outputs of flow {flow.name!r}."
+            )
+        if name not in names:
+            names.append(name)
+    return names

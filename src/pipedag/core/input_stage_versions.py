@@ -17,14 +17,28 @@ arguments, tables given as :class:`~pipedag.TableRef`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, overload
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, overload
 
 from pipedag.core.task import Task
 
 
 class StageVersionsTask(Task):
-    """A task created by :func:`input_stage_versions` (run by :mod:`pipedag.engine.stage_versions`)."""
+    """A task created by :func:`input_stage_versions` (run by :mod:`pipedag.engine.stage_versions`).
+
+    Attributes:
+        pass_args: Keyword arguments handed to the cache function (None: all of them).
+    """
+
+    pass_args: tuple[str, ...] | None = None
+
+    def cache_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments the cache function receives."""
+        if self.pass_args is None:
+            return kwargs
+        return {k: v for k, v in kwargs.items() if k in self.pass_args}
+
+    kind: ClassVar[str] = "input_stage_versions"
 
 
 @overload
@@ -39,6 +53,9 @@ def input_stage_versions(
     input_type: type | None = None,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    pass_args: Sequence[str] | None = None,
+    lazy: bool = False,
+    ordering_barrier: bool = True,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 
 
@@ -51,6 +68,9 @@ def input_stage_versions(
     input_type: type | None = None,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    pass_args: Sequence[str] | None = None,
+    lazy: bool = False,
+    ordering_barrier: bool = True,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Like :func:`~pipedag.materialize`, but the function also gets two dicts of tables first.
 
@@ -67,14 +87,23 @@ def input_stage_versions(
             database), ``pandas.DataFrame`` (default), ``polars.DataFrame`` or ``pyarrow.Table``.
         nout: Number of outputs.
         cache: Optional function of the same arguments (tables as TableRef) joining the cache key.
+        pass_args: Names of the keyword arguments the cache function receives (default: all).
+        lazy: The function is cheap and returns SQL: it is called on every run and its result
+            is stored only when the rendered SQL or the tables of either version changed.
+        ordering_barrier: Accepted for pydiverse.pipedag programs. pipedag always runs the task
+            after every task wired before it in its stage, so the barrier is implied.
 
     Returns:
         A task, or a decorator producing one.
     """
 
+    del ordering_barrier
+
     def decorate(func: Callable[..., Any]) -> Task:
-        return StageVersionsTask(
-            func, name=name, version=version, input_type=input_type, lazy=False, nout=nout, cache=cache
+        task = StageVersionsTask(
+            func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache
         )
+        task.pass_args = None if pass_args is None else tuple(pass_args)
+        return task
 
     return decorate(fn) if fn is not None else decorate

@@ -18,12 +18,92 @@ class Table:
             in ``%%`` gets a stable unique suffix so one task can emit many similar tables.
         primary_key: Column name(s) forming the primary key.
         indexes: Extra indexes, each a list of column names.
+        nullable: Columns that may hold NULL; every other column is declared NOT NULL.
+        non_nullable: Columns declared NOT NULL (the others stay nullable unless ``nullable`` says otherwise).
+        type_map: Accepted for pydiverse.pipedag programs only when empty: pipedag takes column
+            types from the data (cast in the query or the frame instead).
+        materialization_details: Accepted for pydiverse.pipedag programs and ignored: pipedag
+            writes plain tables on every backend.
+        annotation: A free-form note (e.g. a type annotation); not stored.
     """
 
     obj: Any = None
     name: str | None = None
     primary_key: str | list[str] | None = None
     indexes: list[list[str]] | None = None
+    nullable: list[str] | None = None
+    non_nullable: list[str] | None = None
+    type_map: dict[str, Any] | None = None
+    materialization_details: str | None = None
+    annotation: Any = None
+
+    def __post_init__(self) -> None:
+        if self.type_map:
+            from pipedag.errors import WiringError
+
+            raise WiringError(
+                f"Table({self.name!r}, type_map=...) is not supported: pipedag takes column types from the data. "
+                "Cast the columns in the query (sa.cast) or the frame (df.astype) instead."
+            )
+
+    def not_null_columns(self, columns: list[str]) -> list[str]:
+        """The columns to declare NOT NULL, given the table's actual columns.
+
+        Raises:
+            ColumnError: when ``nullable``/``non_nullable`` name a column the table lacks.
+        """
+        if self.nullable is None and self.non_nullable is None:
+            return []
+        named = [*(self.nullable or []), *(self.non_nullable or [])]
+        unknown = sorted(set(named) - set(columns))
+        if unknown:
+            from pipedag.errors import ColumnError
+
+            raise ColumnError(
+                f"Table {self.name!r}: nullable/non_nullable name columns {unknown} it does not have; "
+                f"its columns are {columns}."
+            )
+        chosen = set(self.non_nullable or [])
+        if self.nullable is not None:
+            chosen |= set(columns) - set(self.nullable)
+        return [c for c in columns if c in chosen]
+
+    def options(self) -> list[Any]:
+        """What of the table's declaration joins a lazy task's cache key (beyond its query)."""
+        base: list[Any] = [self.name, self.primary_key_columns, self.indexes or []]
+        if self.nullable is not None or self.non_nullable is not None:
+            base.append({"nullable": self.nullable, "non_nullable": self.non_nullable})
+        return base
+
+    def materialize(self, config_context: Any = None, schema: Any = None, return_as_type: Any = None) -> Any:
+        """Store this table now, inside the running task, and return it for further use.
+
+        The result is the stored table as the task's input type (an alias for SQL tasks, a
+        frame for pandas tasks) or as ``return_as_type``; returning it from the task returns
+        the stored table. Caching is the same as for returned tables (see
+        :mod:`pipedag.engine.imperative`).
+
+        Args:
+            config_context: Not supported outside a running task; must be None.
+            schema: Not supported outside a running task; must be None.
+            return_as_type: How to hand the stored table back (default: the task's input type).
+
+        Raises:
+            StateError: outside a running task, or with ``config_context``/``schema`` given.
+        """
+        from pipedag.context import TaskContext
+        from pipedag.engine.imperative import ImperativeTables
+        from pipedag.errors import StateError
+
+        context = TaskContext.current()
+        if config_context is not None or schema is not None or context is None:
+            raise StateError(
+                "Table.materialize() works inside a running task only, without config_context/schema: "
+                "pipedag writes tables only into the stages it publishes. To try a task's code outside a "
+                "flow, run the flow (or a part of it: flow.run(stage)) and read results with result.get()."
+            )
+        assert isinstance(context.state, ImperativeTables)
+        return context.state.materialize(self, return_as_type)
 
     @property
     def primary_key_columns(self) -> list[str]:
@@ -62,6 +142,8 @@ class TableRef:
     indexes: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
     #: An ExternalTableReference: a table pipedag reads but does not own (never dropped).
     external: bool = False
+    #: Columns declared NOT NULL (``Table(nullable=..., non_nullable=...)``).
+    not_null: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -81,6 +163,7 @@ class TableRef:
             "primary_key": list(self.primary_key),
             "indexes": [list(i) for i in self.indexes],
             "external": self.external,
+            **({"not_null": list(self.not_null)} if self.not_null else {}),
         }
 
     @classmethod
@@ -97,4 +180,5 @@ class TableRef:
             primary_key=tuple(data["primary_key"]),
             indexes=tuple(tuple(i) for i in data["indexes"]),
             external=bool(data.get("external", False)),
+            not_null=tuple(data.get("not_null", ())),
         )

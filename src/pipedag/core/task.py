@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from pipedag.core import context
 from pipedag.core.nested import iter_nested, map_nested
+from pipedag.core.table_types import normalize_input_type
 from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
@@ -20,7 +21,13 @@ class Task:
 
     Called inside ``with Flow(...)`` / ``with Stage(...)`` it only wires the graph and returns
     placeholders; called anywhere else it runs the plain function.
+
+    Attributes:
+        kind: Names the engine behaviour that decides and executes calls of this task
+            (see :mod:`pipedag.engine.kinds`); subclasses of other task kinds override it.
     """
+
+    kind: ClassVar[str] = "task"
 
     def __init__(
         self,
@@ -40,6 +47,7 @@ class Task:
                 f"@materialize(version={version!r}) on {fn.__qualname__}: version must be a string "
                 "such as '1.0' (or None to run the task every time)."
             )
+        input_type = normalize_input_type(input_type, f"@materialize on {fn.__qualname__}")
         if version == "AUTO_VERSION":
             _check_auto_version(fn, input_type, lazy)
         if cache is not None and not callable(cache):

@@ -7,7 +7,7 @@ AS SELECT ... LIMIT n``), so a concurrent run of that instance cannot replace th
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -16,9 +16,12 @@ from pipedag.cache.hashing import stable_hash
 from pipedag.cache.keys import Ingredients
 from pipedag.cache.versions import AUTO_VERSION
 from pipedag.config.context import ConfigContext
+from pipedag.core.input_stage_versions import StageVersionsTask
 from pipedag.core.table import TableRef
 from pipedag.core.task import iter_outputs
+from pipedag.engine.imperative import imperative_result
 from pipedag.engine.io import read_tables
+from pipedag.engine.kinds import TaskKind, register_kind
 from pipedag.errors import CacheError, TaskError
 from pipedag.store.history import iter_tables
 from pipedag.store.locks import create_lock, instance_lock
@@ -84,7 +87,9 @@ def _ingredients(
     cache_value = None
     cv = runner.ctx.config.cache_validation
     if node.task.cache is not None and not cv.disable_cache_function:
-        cache_value = stable_hash(node.task.cache(own, other, *node.args, **node.kwargs))
+        assert isinstance(node.task, StageVersionsTask)
+        kwargs = node.task.cache_kwargs(node.kwargs)
+        cache_value = stable_hash(node.task.cache(own, other, *node.args, **kwargs))
     if node.task.version == AUTO_VERSION:
         raise TaskError(
             f"Task {node.label}: AUTO_VERSION needs a polars task of plain inputs; give @input_stage_versions "
@@ -126,8 +131,14 @@ def decide_stage_versions(runner: TaskRunner, node: TaskNode) -> Decision:
             keyed = other = _published_tables(source_store, node.stage.name, source)
     ingredients = _ingredients(runner, node, own, keyed, label)
     forced = runner.ctx.config.cache_validation.mode == "force_cache_invalid"
-    versioned = ingredients.version is not None
+    versioned = ingredients.version is not None or node.task.lazy
     decision = Decision(node, start, ((own, other), {}), ingredients, "", deterministic=versioned)
+    if node.task.lazy:
+        # Like a lazy task: called now (cheap by contract), cached by the SQL it renders.
+        decision.result = _call(runner, node, own, other)
+        decision.outputs = runner._find_outputs(node, decision.result)
+        store = runner.ctx.store
+        ingredients.query = stable_hash([[list(o.path), o.identity(store)] for o in decision.outputs])
     decision.key = ingredients.key()
     decision.hit = None if forced or not versioned else runner.history.lookup(decision.key)
     if decision.hit is not None:
@@ -143,6 +154,19 @@ def execute_stage_versions(runner: TaskRunner, decision: Decision) -> TaskRun:
     """Read both table sets as the task's input type, call the task and store what it returned."""
     node = decision.node
     (own, other), _ = decision.inputs
+    if decision.outputs is not None:  # a lazy task, already called while deciding
+        result, outputs = decision.result, decision.outputs
+    else:
+        result = _call(runner, node, own, other)
+        outputs = runner._find_outputs(node, result)
+    return runner._stored(
+        node, decision.start, decision.key, decision.ingredients, decision.reason, result, outputs,
+        decision.deterministic,
+    )
+
+
+def _call(runner: TaskRunner, node: TaskNode, own: dict[str, TableRef], other: dict[str, TableRef]) -> Any:
+    """Read both table sets as the task's input type and call the task."""
     source, label = _source(runner, node)
     as_type = runner._input_type(node)
     store = runner.ctx.store
@@ -158,18 +182,38 @@ def execute_stage_versions(runner: TaskRunner, decision: Decision) -> TaskRun:
             other_values = read_tables(source_store, other, as_type)
     else:
         other_values = read_tables(store, other, as_type)
-    result = node.task.fn(read_tables(store, own, as_type), other_values, *node.args, **node.kwargs)
-    outputs = runner._find_outputs(node, result)
-    return runner._stored(
-        node, decision.start, decision.key, decision.ingredients, decision.reason, result, outputs,
-        decision.deterministic,
-    )
+    return imperative_result(node.task.fn(read_tables(store, own, as_type), other_values, *node.args, **node.kwargs))
 
 
 def run_stage_versions_task(runner: TaskRunner, node: TaskNode) -> TaskRun:
     """Decide and run one ``@input_stage_versions`` task, holding the source instance's lock throughout."""
-    source, _ = _source(runner, node)
-    with ExitStack() as stack:
-        if source is not None and create_lock(source).identity != create_lock(runner.ctx.config).identity:
-            stack.enter_context(instance_lock(source))
+    kind = StageVersionsKind()
+    with kind.hold(runner.ctx.config, node):
         return runner.carry_out(decide_stage_versions(runner, node))
+
+
+class StageVersionsKind(TaskKind):
+    """``@input_stage_versions``: sees the stage's earlier tasks and a committed stage version."""
+
+    def dependencies(self, node: TaskNode) -> list[TaskNode]:
+        """Its own inputs plus every task wired before it in its stage (their tables are handed over)."""
+        earlier = node.stage.tasks[: node.stage.tasks.index(node)]
+        return [*node.upstream, *(n for n in earlier if n not in node.upstream)]
+
+    def hold(self, config: ConfigContext, node: TaskNode) -> AbstractContextManager[None]:
+        """The source instance's lock, so that its tables cannot be replaced while they are read."""
+        source = _other_config(node)
+        if source is not None and create_lock(source).identity != create_lock(config).identity:
+            return instance_lock(source)
+        return nullcontext()
+
+    def decide(self, runner: TaskRunner, node: TaskNode) -> Decision:
+        """See :func:`decide_stage_versions`."""
+        return decide_stage_versions(runner, node)
+
+    def execute(self, runner: TaskRunner, decision: Decision) -> TaskRun:
+        """See :func:`execute_stage_versions`."""
+        return execute_stage_versions(runner, decision)
+
+
+register_kind("input_stage_versions", StageVersionsKind())

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from pipedag.cache.auto_version import UNFINGERPRINTABLE, auto_version, check_auto_version
 from pipedag.cache.code_version import code_version
 from pipedag.cache.hashing import digest, stable_hash
-from pipedag.cache.keys import Ingredients, explain_change
+from pipedag.cache.keys import STORAGE_FORMAT_VERSION, Ingredients, explain_change, forgotten_bump
 from pipedag.cache.versions import AUTO_VERSION, CODE_VERSION
 from pipedag.config.context import ConfigContext
+from pipedag.context import running_task
 from pipedag.core.blob import Blob, BlobRef
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.input_stage_versions import StageVersionsTask
@@ -29,6 +30,12 @@ from pipedag.core.raw_sql import RawSql
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
+from pipedag.engine.imperative import (
+    ImperativeTables,
+    imperative_extra,
+    imperative_identities,
+    imperative_result,
+)
 from pipedag.engine.io import read_tables
 from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
@@ -62,6 +69,8 @@ class TaskRun:
     outcome: TaskOutcome
     written: list[TableRef]
     written_blobs: list[BlobRef] = field(default_factory=list)
+    #: Statements (SQL, parameters) run inside the stage's publish transaction; see pipedag.engine.kinds.
+    publish_sql: list[tuple[str, list[Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +106,14 @@ class Decision:
         """True when the stored outputs are reused."""
         return self.hit is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A lazy task's rendered result (SQLAlchemy objects) need not pickle: a worker in
+        # another process calls the cheap function again on the same inputs.
+        state = dict(self.__dict__)
+        if self.node.task.lazy:
+            state.update(result=None, outputs=None)
+        return state
+
 
 @dataclass
 class _Output:
@@ -105,6 +122,8 @@ class _Output:
     path: tuple[Any, ...]
     table: Table
     hook: type[TableHook] | None  # None for RawSql, Blob and ExternalTableReference
+    #: A lazy task's table: the content identity of this output alone (see ``TaskRunner.decide``).
+    own_key: str | None = None
 
     def identity(self, store: SQLTableStore) -> str | None:
         """What a lazy task's cache key hashes for this output."""
@@ -113,6 +132,8 @@ class _Output:
             return schema_placeholders(store, obj.identity())
         if isinstance(obj, Blob | ExternalTableReference):
             return obj.identity()
+        if isinstance(obj, TableRef):  # materialized imperatively inside the task
+            return obj.key
         assert self.hook is not None
         return self.hook.identity(store, obj)
 
@@ -123,13 +144,17 @@ class TaskRunner:
     Args:
         ctx: The run's shared state.
         history: The stage's retained versions, for cache lookups and explanations.
+        table_owners: The stage's name claims (shared between the runners of one run).
     """
 
-    def __init__(self, ctx: RunContext, history: StageHistory) -> None:
+    def __init__(
+        self, ctx: RunContext, history: StageHistory, table_owners: dict[str, tuple[str, str]] | None = None
+    ) -> None:
         self.ctx = ctx
         self.history = history
-        #: Table (and blob) name -> (task label, the output that claimed it) within this stage.
-        self.table_owners: dict[str, tuple[str, str]] = {}
+        #: Table (and blob) name -> (task label, the output that claimed it) within this stage;
+        #: shared by the runners of a stage in one run (threads), so that a clash is caught.
+        self.table_owners: dict[str, tuple[str, str]] = {} if table_owners is None else table_owners
 
     # ------------------------------------------------------------------ inputs
 
@@ -145,20 +170,29 @@ class TaskRunner:
                 ) from exc
         return value
 
-    def _input_label(self, output: TaskOutput, value: Any) -> str:
+    def _input_label(self, output: TaskOutput, value: Any, qualified: bool = False) -> str:
+        """``stage.table`` for a table; ``task[path]`` for another value (``stage.task[path]`` if ``qualified``).
+
+        A plain value is named without its stage so that a task moved to another stage,
+        returning an equal value, leaves its consumers' keys (and caches) as they were.
+        """
         if isinstance(value, TableRef):
             return value.label
-        return output.node.label + "".join(f"[{p!r}]" for p in output.path)
+        path = "".join(f"[{p!r}]" for p in output.path)
+        return (output.node.label if qualified else output.node.name) + path
 
     def _ingredients(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> Ingredients:
         labels: dict[str, str] = {}
+        named: dict[int, str] = {}
         for output in iter_outputs((node.args, node.kwargs)):
             value = self._resolve(output)
-            labels[self._input_label(output, value)] = _value_key(value)
+            label, key = self._input_label(output, value), _value_key(value)
+            if labels.get(label, key) != key:  # two tasks of one name in two stages: keep them apart
+                label = self._input_label(output, value, qualified=True)
+            labels[label] = key
+            named[id(output)] = label
         try:
-            arguments = stable_hash(
-                map_outputs((node.args, node.kwargs), lambda o: {"__input__": self._input_label(o, self._resolve(o))})
-            )
+            arguments = stable_hash(map_outputs((node.args, node.kwargs), lambda o: {"__input__": named[id(o)]}))
         except CacheError as exc:
             raise CacheError(f"Task {node.label}: an argument cannot be part of a cache key. {exc}") from None
         cv = self.ctx.config.cache_validation
@@ -173,7 +207,20 @@ class TaskRunner:
             inputs=labels,
             arguments=arguments,
             cache_function=cache_value,
+            code=self._code_fingerprint(node) if version != IGNORED_VERSION else None,
         )
+
+    def _code_fingerprint(self, node: TaskNode) -> str | None:
+        """The code hash of a task with a hand-written version, to notice a forgotten bump."""
+        version = node.task.version
+        if version is None and not node.task.lazy:
+            version = self.ctx.config.default_version
+        if version is None or version in (CODE_VERSION, AUTO_VERSION):
+            return None
+        try:
+            return code_version(node.task.fn)
+        except Exception:  # advisory only: a task that cannot be fingerprinted still runs as before
+            return None
 
     def _cache_value(self, node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> str | None:
         """Hash of the cache function's value, as the cache_validation mode allows."""
@@ -234,7 +281,7 @@ class TaskRunner:
         as_type = self._input_type(node)
         args, kwargs = read_tables(self.ctx.store, inputs, as_type, self.ctx.blobs)
         get_logger().debug("calling task", task=node.label, input_type=getattr(as_type, "__qualname__", as_type))
-        return node.task.fn(*args, **kwargs)
+        return imperative_result(node.task.fn(*args, **kwargs))
 
     # --------------------------------------------------------------- decision
 
@@ -256,8 +303,16 @@ class TaskRunner:
         if node.task.lazy:
             decision.result = self._call(node, inputs)
             decision.outputs = self._find_outputs(node, decision.result)
+            identities = [o.identity(self.ctx.store) for o in decision.outputs]
+            # Each table's identity covers what it depends on (everything but the other outputs'
+            # SQL), so consumers of an unchanged output stay cache-valid when a sibling changed.
+            common = ingredients.key()
+            for o, identity in zip(decision.outputs, identities, strict=True):
+                if o.hook is not None:
+                    o.own_key = stable_hash([common, list(o.path), identity, _options(o.table)])
+            paths = [list(o.path) for o in decision.outputs]
             ingredients.query = stable_hash(
-                [[list(o.path), o.identity(self.ctx.store)] for o in decision.outputs]
+                [list(pair) for pair in zip(paths, identities, strict=True)] + imperative_identities()
             )
             ingredients.options = stable_hash([_options(o.table) for o in decision.outputs])
         elif ingredients.version is None:
@@ -271,21 +326,26 @@ class TaskRunner:
             decision.reason = "forced by cache_validation" if forced else self._why(node, ingredients)
         else:
             decision.reason = "cache hit"
+            stale = forgotten_bump(decision.hit.ingredients, ingredients)
+            if stale is not None:  # reported, never acted on: the user decides whether to rerun
+                decision.reason += f" ({stale})"
+                get_logger().warning(stale, task=node.label)
         return decision
 
     def run(self, node: TaskNode) -> TaskRun:
         """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
-        if isinstance(node.task, StageVersionsTask):
-            from pipedag.engine.stage_versions import run_stage_versions_task
+        with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(self, node)):
+            if isinstance(node.task, StageVersionsTask):
+                from pipedag.engine.stage_versions import run_stage_versions_task
 
-            return run_stage_versions_task(self, node)
-        return self.carry_out(self.decide(node))
+                return run_stage_versions_task(self, node)
+            return self.carry_out(self.decide(node))
 
     def carry_out(self, decision: Decision) -> TaskRun:
         """Act on a decision: reuse the cached outputs, or run the task and store what it returned."""
         node, start, key, ingredients = decision.node, decision.start, decision.key, decision.ingredients
         if decision.hit is not None:
-            return self._cache_hit(node, start, key, ingredients, decision.hit)
+            return self._cache_hit(node, start, key, ingredients, decision.hit, decision.reason)
         if isinstance(node.task, StageVersionsTask):
             from pipedag.engine.stage_versions import execute_stage_versions
 
@@ -302,12 +362,13 @@ class TaskRunner:
         return explain_change(last.ingredients if last else None, ingredients)
 
     def _cache_hit(
-        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord
+        self, node: TaskNode, start: float, key: str, ingredients: Ingredients, hit: TaskRecord, reason: str
     ) -> TaskRun:
         for ref in hit.tables():
             self._claim(node, ref.name)
-        record = TaskRecord(node.name, key, ingredients, hit.outputs)
-        outcome = self._outcome(node, TaskState.CACHE_VALID, "cache hit", hit.outputs, start)
+        # The outputs are those of the cached run, so is the code fingerprint that made them.
+        record = TaskRecord(node.name, key, replace(ingredients, code=hit.ingredients.code), hit.outputs, hit.extra)
+        outcome = self._outcome(node, TaskState.CACHE_VALID, reason, hit.outputs, start)
         return TaskRun(record, outcome, [])
 
     def _execute(
@@ -346,7 +407,8 @@ class TaskRunner:
             self.ctx.blobs.delete(node.stage.name, [b.file for b in blobs])
             raise
         stored = _replace_at(result, refs)
-        record = TaskRecord(node.name, key, ingredients, stored)
+        extra = imperative_extra(stored, written)
+        record = TaskRecord(node.name, key, ingredients, stored, extra)
         return TaskRun(record, self._outcome(node, TaskState.RAN, reason, stored, start), written, blobs)
 
     def _store_output(
@@ -361,6 +423,8 @@ class TaskRunner:
     ) -> Any:
         """Store one output; returns what replaces it in the task's recorded result."""
         obj, path = output.table.obj, list(output.path)
+        if isinstance(obj, TableRef):
+            return obj  # stored by Table.materialize() while the task ran
         if output.hook is not None:
             return self._store_table(node, key, output, count, deterministic, written)
         if isinstance(obj, RawSql):
@@ -373,6 +437,8 @@ class TaskRunner:
             written.extend(tables.values())
             return tables
         if isinstance(obj, Blob):
+            if obj.name is None:  # named like an unnamed table of the task
+                obj = replace(obj, name=self._table_name(node, replace(output, table=Table(None)), count))
             identity = stable_hash([key, path]) if deterministic else obj.identity()
             self._claim(node, f"blob {obj.name}")
             return store_blob(self.ctx.blobs, self.history, node.stage.name, obj, identity, blobs)
@@ -418,6 +484,14 @@ class TaskRunner:
             shown = f" (from {written!r})" if written is not None and written != name else ""
             raise TaskError(f"Task {node.label}: {exc}{shown}") from None
 
+    def _unclaimed(self, node: TaskNode, name: str) -> str:
+        """A derived table name yields to a table another task of the stage named explicitly: ``name_2``, ..."""
+        candidate, n = name, 1
+        while self.table_owners.get(candidate, (node.label, ""))[0] != node.label:
+            n += 1
+            candidate = f"{name}_{n}"
+        return candidate
+
     def _claim(self, node: TaskNode, name: str, output: str = "") -> None:
         """Register ``name`` for ``node``; ``output`` describes the output claiming it (for errors)."""
         owner, first = self.table_owners.setdefault(name, (node.label, output))
@@ -440,12 +514,16 @@ class TaskRunner:
         store, stage, hook = self.ctx.store, node.stage.name, output.hook
         assert hook is not None
         name = self._table_name(node, output, count)
+        if output.table.name is None:
+            name = self._unclaimed(node, name)
         self._claim(node, name, _described(output))
         table = output.table
-        if deterministic:
+        if deterministic and output.own_key is not None:
+            identity = output.own_key
+        elif deterministic:
             identity = stable_hash([key, list(output.path)])
         elif hook.identity_is_content:
-            identity = stable_hash([hook.identity(store, table.obj), _options(table), name])
+            identity = stable_hash([hook.identity(store, table.obj), _options(table), name, STORAGE_FORMAT_VERSION])
         else:
             identity = stable_hash([key, self.ctx.run_id, list(output.path)])
         physical = store.physical_name(name, identity)
@@ -466,10 +544,11 @@ class TaskRunner:
             schema=schema,
             physical_name=physical,
             key=identity,
-            columns=store.table_columns(schema, physical),
+            columns=(columns := store.table_columns(schema, physical)),
             rows=rows,
             primary_key=tuple(table.primary_key_columns),
             indexes=tuple(tuple(i) for i in table.indexes or ()),
+            not_null=tuple(table.not_null_columns([c.name for c in columns])),
         )
         written.append(ref)
         try:
@@ -480,7 +559,7 @@ class TaskRunner:
 
 
 def _collect(node: TaskNode, value: Any, path: tuple[Any, ...], found: list[_Output]) -> None:
-    if isinstance(value, RawSql | Blob | ExternalTableReference):
+    if isinstance(value, RawSql | Blob | ExternalTableReference | TableRef):
         found.append(_Output(path, Table(value), None))
         return
     if isinstance(value, Table) and isinstance(value.obj, ExternalTableReference):
@@ -555,7 +634,7 @@ def _replace_at(value: Any, refs: dict[tuple[Any, ...], TableRef], path: tuple[A
 
 
 def _options(table: Table) -> list[Any]:
-    return [table.name, table.primary_key_columns, table.indexes or []]
+    return table.options()
 
 
 def _value_key(value: Any) -> str:

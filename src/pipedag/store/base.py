@@ -25,8 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -39,9 +40,10 @@ from pipedag.cache.hashing import digest
 from pipedag.cache.keys import Ingredients
 from pipedag.core.names import RESERVED_MARKER
 from pipedag.core.table import Column, TableRef
-from pipedag.errors import ConfigError, StateError, StoreError
+from pipedag.errors import ConfigError, LockError, StateError, StoreError
+from pipedag.log import get_logger
 from pipedag.store import metadata as md
-from pipedag.store.history import StageHistory, TaskRecord, decode_outputs, encode_outputs
+from pipedag.store.history import StageHistory, TaskRecord
 from pipedag.store.identifiers import qualified, quote
 from pipedag.store.locks import verify_lock
 
@@ -72,6 +74,8 @@ class SQLTableStore(ABC):
     max_identifier_length: ClassVar[int] = 63
     #: SQLAlchemy dialect used to render task SQL and metadata statements.
     dialect: ClassVar[sa.Dialect]
+    #: Whether several processes may write to the database at once (distributed engines need it).
+    concurrent_writers: ClassVar[bool] = False
     #: Whether column names that differ only in case name the same column.
     case_insensitive_columns: ClassVar[bool] = False
 
@@ -81,8 +85,12 @@ class SQLTableStore(ABC):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def open(self) -> None:
+    def open(self, create: bool = True) -> None:
         """Connect and make sure the metadata schema exists.
+
+        Args:
+            create: False to only look (admin commands): nothing is created, and
+                :meth:`metadata_exists` tells whether there is anything to look at.
 
         Raises:
             StateError: if the store was opened before.
@@ -91,7 +99,34 @@ class SQLTableStore(ABC):
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
         self._connect()
         self.state = StoreState.OPEN
-        self._ensure_metadata()
+        if create:  # inspecting commands open without creating (or migrating) anything
+            try:
+                self._ensure_metadata()
+                self._check_metadata_version()
+            except BaseException:
+                self.close()  # the caller's `with` block never started: release the database here
+                raise
+
+    def database_exists(self) -> bool:
+        """Whether the database exists already (checked before opening, which may create it)."""
+        return True
+
+    def metadata_exists(self) -> bool:
+        """Whether this instance's metadata schema exists."""
+        literal = self.metadata_schema.replace("'", "''")
+        rows = self.execute_sql(
+            "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() "
+            f"AND schema_name = '{literal}'"
+        )
+        return bool(rows)
+
+    def dependent_views(self, relations: Sequence[tuple[str, str]]) -> list[str]:
+        """Views outside ``relations`` (``(schema, name)`` pairs) that read any of them.
+
+        Databases that do not track view dependencies (DuckDB) never drop such views along with
+        what they read, so they report none.
+        """
+        return []
 
     def close(self) -> None:
         """Disconnect (releases the database file for other processes on DuckDB)."""
@@ -286,6 +321,27 @@ class SQLTableStore(ABC):
             for table in md.metadata.sorted_tables:
                 self.execute(CreateTable(table, if_not_exists=True))
 
+    def _check_metadata_version(self) -> None:
+        """Refuse metadata written by a newer pipedag; stamp (migrate) older metadata.
+
+        Raises:
+            StoreError: naming the versions and the fix when the metadata is newer than this pipedag.
+        """
+        v = md.schema_version
+        with self.transaction():
+            (found,) = self.execute(sa.select(sa.func.max(v.c.version)))[0]
+            if found is not None and int(found) > md.SCHEMA_VERSION:
+                raise StoreError(
+                    f"The metadata schema {self.metadata_schema!r} of instance {self.config.instance_name!r} was "
+                    f"written by a newer pipedag (metadata version {found}; this pipedag reads up to "
+                    f"{md.SCHEMA_VERSION}). Upgrade pipedag, or give this instance another schema_prefix."
+                )
+            if found is None or int(found) < md.SCHEMA_VERSION:
+                # Versions before 1 had today's layout: their records only lack the storage format,
+                # which makes every task rerun once (Ingredients.from_json reads it as format 0).
+                self.execute(v.delete())
+                self.execute(v.insert().values(version=md.SCHEMA_VERSION))
+
     # ------------------------------------------------------------- the algorithm
 
     def begin_run(self, flow: str) -> int:
@@ -338,9 +394,15 @@ class SQLTableStore(ABC):
             )
         )
         for stage, run_id, task, key, ingredients, outputs in rows:
-            record = TaskRecord(
-                task, key, Ingredients.from_json(json.loads(ingredients)), decode_outputs(json.loads(outputs))
-            )
+            try:
+                decoded, extra = TaskRecord.decode(json.loads(outputs))
+                record = TaskRecord(task, key, Ingredients.from_json(json.loads(ingredients)), decoded, extra)
+            except (TypeError, KeyError, ValueError, AttributeError) as exc:
+                raise StoreError(
+                    f"The metadata record of task {stage}.{task} (run {run_id}) in {self.metadata_schema!r} cannot "
+                    f"be read ({type(exc).__name__}: {exc}); it was written by another pipedag version or edited. "
+                    "Run `pipedag clear-metadata` (every task then reruns once) or use another schema_prefix."
+                ) from exc
             histories[stage].versions.setdefault(int(run_id), []).append(record)
         v = md.stage_versions
         for stage, run_id in self.execute(sa.select(v.c.stage, v.c.run_id).where(v.c.stage.in_(list(stages)))):
@@ -349,14 +411,30 @@ class SQLTableStore(ABC):
             history.existing_tables = self.list_tables(self.data_schema(stage))
         return histories
 
+    @contextmanager
+    def schema_script_lock(self, schema: str) -> Iterator[None]:
+        """Hold exclusive use of ``schema`` for a script whose new tables are found by listing it.
+
+        Tasks of a stage may run at once (threads, or processes of a distributed engine); a
+        RawSql script finds its tables as the schema's new plain-named tables, so two scripts
+        must not run in one schema together. This default serializes the threads of this
+        process; stores that admit several writing processes override it with a database lock.
+        """
+        with _SCRIPT_LOCKS_GUARD:
+            lock = _SCRIPT_LOCKS.setdefault((self.config.table_store_url, schema), threading.Lock())
+        with lock:
+            yield
+
     def prepare_stage(self, stage: str) -> None:
         """Create the stage's data schema so tasks can write into it."""
         self._require_open()
         self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(self.data_schema(stage))}")
 
     def add_keys(self, ref: TableRef) -> None:
-        """Create the primary key and indexes a table asked for."""
+        """Create the NOT NULL constraints, primary key and indexes a table asked for."""
         target = qualified(ref.schema, ref.physical_name)
+        for column in ref.not_null:
+            self.execute_sql(f"ALTER TABLE {target} ALTER COLUMN {quote(column)} SET NOT NULL")
         if ref.primary_key:
             cols = ", ".join(quote(c) for c in ref.primary_key)
             self.execute_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({cols})")
@@ -382,24 +460,52 @@ class SQLTableStore(ABC):
         new = {ref.name: ref for record in records for ref in record.tables()}
         if history.versions and _contents(history.current) == _contents(records):
             return False
+        try:
+            self._swap_views(stage, run_id, records, old, new)
+        except LockError:
+            raise  # the lock is gone: touch nothing more, the next run cleans up
+        except StoreError as exc:
+            self._drop_unpublished(new.values(), history)
+            raise StoreError(
+                f"Publishing stage {stage!r} failed, so its last published version stays in place and this "
+                f"run's tables of it were dropped: {exc}"
+            ) from exc
+        history.versions[run_id] = records
+        return True
+
+    def _swap_views(
+        self, stage: str, run_id: int, records: list[TaskRecord], old: dict[str, TableRef], new: dict[str, TableRef]
+    ) -> None:
+        """The publish transaction: check the lock, re-point changed views, record the version."""
         schema = self.stage_schema(stage)
         with self.transaction():
             verify_lock(self)  # a run that lost its instance lock must not publish
             self.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
             for name in old.keys() - new.keys():
-                self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+                self._drop_view(schema, name)
             for name, ref in new.items():
                 if name not in old or old[name].physical_name != ref.physical_name:
                     self._point_view(schema, name, ref)
             self._record_version(stage, run_id, records)
-        history.versions[run_id] = records
-        return True
 
     def _point_view(self, schema: str, name: str, ref: TableRef) -> None:
-        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+        """Point view ``schema.name`` at a physical table, replacing it in place (views on it keep working)."""
         self.execute_sql(
-            f"CREATE VIEW {qualified(schema, name)} AS SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
+            f"CREATE OR REPLACE VIEW {qualified(schema, name)} AS "
+            f"SELECT * FROM {qualified(ref.schema, ref.physical_name)}"
         )
+
+    def _drop_view(self, schema: str, name: str) -> None:
+        """Drop a view of a table the stage no longer has."""
+        self.execute_sql(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+
+    def _drop_unpublished(self, refs: Iterable[TableRef], history: StageHistory) -> None:
+        """After a failed publish: drop the tables this run wrote (no retained version uses them)."""
+        kept = history.referenced_tables()
+        try:
+            self.drop_tables([r for r in refs if not r.external and r.physical_name not in kept])
+        except StoreError as exc:  # e.g. inside an outer transaction that already failed
+            get_logger().warning("could not drop the tables of an unpublished stage; the next run will", error=str(exc))
 
     def _record_version(self, stage: str, run_id: int, records: list[TaskRecord]) -> None:
         self.execute(md.stage_versions.insert().values(stage=stage, run_id=run_id, published_at=_now()))
@@ -409,7 +515,7 @@ class SQLTableStore(ABC):
                     "task": r.task,
                     "cache_key": r.cache_key,
                     "ingredients": json.dumps(r.ingredients.to_json()),
-                    "outputs": json.dumps(encode_outputs(r.outputs)),
+                    "outputs": json.dumps(r.encoded_outputs()),
                 }
                 for r in records
             ]
@@ -456,13 +562,17 @@ class SQLTableStore(ABC):
                 self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
 
 
+_SCRIPT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_SCRIPT_LOCKS_GUARD = threading.Lock()
+
+
 def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:
     """Each task's cache key and whole recorded output (tables, blobs and plain values alike).
 
     Comparing keys and tables alone would keep a stage "unchanged" when an unversioned task
     returned a new plain value, and a later run of the next stage alone would read the old one.
     """
-    return {r.task: (r.cache_key, json.dumps(encode_outputs(r.outputs), sort_keys=True)) for r in records}
+    return {r.task: (r.cache_key, json.dumps(r.encoded_outputs(), sort_keys=True)) for r in records}
 
 
 def error_chain(error: BaseException) -> list[BaseException]:

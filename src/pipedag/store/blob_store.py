@@ -61,6 +61,7 @@ class FileBlobStore:
 
     def write(self, stage: str, blob: Blob, key: str) -> BlobRef:
         """Store ``blob`` under its content ``key`` (kept as is when already there)."""
+        assert blob.name is not None, "the engine names unnamed blobs before storing them"
         folder = self.stage_folder(stage)
         file = f"{blob.name}__{key[:12]}.pkl"
         target = folder / file

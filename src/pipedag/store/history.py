@@ -55,16 +55,35 @@ def iter_blobs(value: Any) -> Iterator[BlobRef]:
 
 @dataclass
 class TaskRecord:
-    """One task's entry in a stage version: its cache key, ingredients and outputs."""
+    """One task's entry in a stage version: its cache key, ingredients and outputs.
+
+    ``extra`` holds tables the task materialized imperatively (``Table(...).materialize()``)
+    without returning them: they are published with the stage like its outputs.
+    """
 
     task: str
     cache_key: str
     ingredients: Ingredients
     outputs: Any
+    extra: tuple[TableRef, ...] = ()
 
     def tables(self) -> list[TableRef]:
-        """The tables among this task's outputs."""
-        return list(iter_tables(self.outputs))
+        """The tables among this task's outputs (and its extra tables)."""
+        return [*iter_tables(self.outputs), *self.extra]
+
+    def encoded_outputs(self) -> Any:
+        """JSON form of ``outputs`` and ``extra`` for the metadata schema."""
+        if not self.extra:
+            return encode_outputs(self.outputs)
+        return {"__with_extra__": [encode_outputs(self.outputs), [ref.to_json() for ref in self.extra]]}
+
+    @staticmethod
+    def decode(value: Any) -> tuple[Any, tuple[TableRef, ...]]:
+        """Inverse of :meth:`encoded_outputs`: ``(outputs, extra)``."""
+        if isinstance(value, dict) and "__with_extra__" in value:
+            outputs, extra = value["__with_extra__"]
+            return decode_outputs(outputs), tuple(TableRef.from_json(r) for r in extra)
+        return decode_outputs(value), ()
 
     def blobs(self) -> list[BlobRef]:
         """The blobs among this task's outputs."""

@@ -13,7 +13,18 @@ import sqlalchemy as sa
 
 METADATA_SCHEMA = "pipedag_metadata"
 
+#: Layout version of the tables below. A store refuses metadata of a newer version and
+#: migrates older ones when it opens (version 1 added this table; earlier metadata has the
+#: same layout and is stamped).
+SCHEMA_VERSION = 1
+
 metadata = sa.MetaData(schema=METADATA_SCHEMA)
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
 
 runs = sa.Table(
     "runs",

@@ -134,6 +134,7 @@ class PostgresTableStore(SQLTableStore):
     max_identifier_length: ClassVar[int] = 63  # NAMEDATALEN - 1; longer names are truncated silently
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
     drop_in_publish_transaction: ClassVar[bool] = False
+    concurrent_writers: ClassVar[bool] = True
 
     def __init__(self, config: ConfigContext) -> None:
         super().__init__(config)
@@ -247,6 +248,18 @@ class PostgresTableStore(SQLTableStore):
             if isinstance(exc, psycopg.errors.UniqueViolation) and (exc.diag.constraint_name or "").startswith("pg_"):
                 return True
         return False
+
+    @contextmanager
+    def schema_script_lock(self, schema: str) -> Iterator[None]:
+        """A session advisory lock on the schema: scripts of other worker processes wait too."""
+        import xxhash
+
+        key = xxhash.xxh3_64_intdigest(f"pipedag script {self.url} {schema}".encode()) - 2**63
+        self.execute_sql("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
+            self.execute_sql("SELECT pg_advisory_unlock(%s)", [key])
 
     # ------------------------------------------------------------------- data
 
@@ -399,6 +412,64 @@ class PostgresTableStore(SQLTableStore):
         if db_type.endswith("[]"):
             return postgresql.ARRAY(self.sa_type(db_type[:-2]))
         return sa.types.NullType()
+
+    # ------------------------------------------------------------------ views
+
+    def _point_view(self, schema: str, name: str, ref: TableRef) -> None:
+        """Replace the view in place when PostgreSQL allows it, else drop and recreate it.
+
+        ``CREATE OR REPLACE VIEW`` keeps views that users built on pipedag's view working, but only
+        if the columns stay the same (new ones may be appended). When they changed, the view has to
+        be dropped, which PostgreSQL refuses while another view depends on it.
+
+        Raises:
+            StoreError: naming the dependent views when the view cannot be re-pointed.
+        """
+        import psycopg
+
+        target, source = qualified(schema, name), qualified(ref.schema, ref.physical_name)
+        try:
+            with self.connection.transaction():  # a savepoint: a refused replace leaves the publish usable
+                self.connection.execute(f"CREATE OR REPLACE VIEW {target} AS SELECT * FROM {source}")
+            return
+        except (psycopg.errors.InvalidTableDefinition, psycopg.errors.DatatypeMismatch):
+            pass  # columns were removed, renamed or retyped
+        try:
+            with self.connection.transaction():
+                self.connection.execute(f"DROP VIEW IF EXISTS {target}")
+                self.connection.execute(f"CREATE VIEW {target} AS SELECT * FROM {source}")
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            raise self._dependents_error(schema, name, "its columns changed") from exc
+
+    def _drop_view(self, schema: str, name: str) -> None:
+        """Drop the view of a table the stage no longer has, unless other views depend on it."""
+        import psycopg
+
+        try:
+            with self.connection.transaction():
+                self.connection.execute(f"DROP VIEW IF EXISTS {qualified(schema, name)}")
+        except psycopg.errors.DependentObjectsStillExist as exc:
+            raise self._dependents_error(schema, name, "the stage no longer has this table") from exc
+
+    def _dependents_error(self, schema: str, name: str, why: str) -> StoreError:
+        views = ", ".join(self.dependent_views([(schema, name)])) or "another object"
+        return StoreError(
+            f"View {schema}.{name} must be replaced because {why}, but {views} (not created by pipedag) "
+            f"depends on it. Drop {views} (recreate it after the run) or keep the table's columns unchanged."
+        )
+
+    def dependent_views(self, relations: Sequence[tuple[str, str]]) -> list[str]:
+        """Views outside ``relations`` (``(schema, name)`` pairs) that read any of them, from pg_depend."""
+        names = [qualified(schema, name) for schema, name in relations]
+        rows = self.execute_sql(
+            "SELECT DISTINCT dn.nspname, dc.relname FROM pg_depend d "
+            "JOIN pg_rewrite w ON w.oid = d.objid AND d.classid = 'pg_rewrite'::regclass "
+            "JOIN pg_class dc ON dc.oid = w.ev_class JOIN pg_namespace dn ON dn.oid = dc.relnamespace "
+            "WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(%s::regclass[]) "
+            "AND dc.oid <> d.refobjid AND NOT (dc.oid = ANY(%s::regclass[])) ORDER BY 1, 2",
+            [names, names],
+        )
+        return [f"{s}.{n}" for s, n in rows]
 
     # -------------------------------------------------------- garbage collection
 

@@ -7,6 +7,8 @@
 * An instance's ``tags`` in pipedag.yaml become marks of its test cases, so
   ``pytest -m "not slow"`` skips an instance tagged ``slow``.
 * ``pipedag_tmp_config`` gives a test a throw-away DuckDB store (a new file, deleted afterwards).
+* At the end of the session, every flow run of an instance test is listed with each task's
+  decision (ran / cache-valid) and its reason, like ``pipedag run`` prints it.
 
 pipedag.yaml is taken from the ``pipedag_config`` ini option (relative to the rootdir), else
 ``$PIPEDAG_CONFIG``, else the test file's folder and its parents.
@@ -42,10 +44,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the ``instances`` mark."""
+    """Declare the ``instances`` mark and the instance tags of pipedag.yaml as marks.
+
+    Tags must be known before collection: ``--strict-markers -m 'not slow'`` checks the names in
+    ``-m`` even when ``--pipedag-instance mini`` leaves no case tagged ``slow``.
+    """
     config.addinivalue_line(
         "markers", f"{MARK}(*names): run the test once per pipedag instance, with its config active"
     )
+    for tag in ("slow", *_declared_tags(config)):
+        _tag_mark(config, tag)
+    config.stash[_RUNS_KEY] = []
+
+
+def _declared_tags(config: pytest.Config) -> list[str]:
+    """Every instance tag of the pipedag.yaml found from the rootdir (none when there is none or it is broken)."""
+    from pipedag.errors import ConfigError
+
+    try:
+        pipedag = _load(config, config.invocation_params.dir)
+    except ConfigError:
+        return []  # reported where a test needs the file, with the test's name
+    tags: set[str] = set()
+    for name in pipedag.instance_names:
+        try:
+            tags.update(pipedag.get(name).tags)
+        except ConfigError:
+            continue  # e.g. an environment variable only that instance needs
+    return sorted(tags)
 
 
 def _config_path(config: pytest.Config, start: Path) -> Path:
@@ -84,7 +110,8 @@ def _mark_names(marker: pytest.Mark) -> list[str]:
 
 def _tag_mark(config: pytest.Config, tag: str) -> pytest.MarkDecorator:
     # Tags come from pipedag.yaml, so declare them; --strict-markers would reject them otherwise.
-    config.addinivalue_line("markers", f"{tag}: pipedag instance tag")
+    if not any(line.split(":")[0].split("(")[0].strip() == tag for line in config.getini("markers")):
+        config.addinivalue_line("markers", f"{tag}: pipedag instance tag")
     return getattr(pytest.mark, tag)  # type: ignore[no-any-return]
 
 
@@ -93,21 +120,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker(MARK)
     if marker is None:
         return
+    from pipedag.errors import ConfigError
+
     names = _mark_names(marker)
     if not names:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.instances() needs instance names.")
-    pipedag = _load(metafunc.config, metafunc.definition.path.parent)
-    selected: list[str] = metafunc.config.getoption("pipedag_instance")
+    try:
+        params = _instance_params(metafunc.config, metafunc.definition.path.parent, names)
+    except ConfigError as exc:
+        # One line naming the test, not a traceback through pytest's hooks.
+        raise pytest.Collector.CollectError(f"{metafunc.definition.nodeid}: {exc}") from None
+    metafunc.parametrize("pipedag_instance", params, indirect=True)
+
+
+def _instance_params(config: pytest.Config, start: Path, names: list[str]) -> list[Any]:
+    """One ``pytest.param`` per selected instance, marked with the instance's tags."""
+    pipedag = _load(config, start)
+    selected: list[str] = config.getoption("pipedag_instance")
     for name in selected:
         pipedag.get(name)  # a misspelt --pipedag-instance must not silently skip every test
-    if selected:
-        names = [n for n in names if n in selected]
     params = []
     for name in names:
         instance = pipedag.get(name)  # unknown names fail collection with pipedag's ConfigError
-        marks = [_tag_mark(metafunc.config, tag) for tag in instance.tags]
+        if selected and name not in selected:
+            continue
+        marks = [_tag_mark(config, tag) for tag in instance.tags]
         params.append(pytest.param(name, id=name, marks=marks))
-    metafunc.parametrize("pipedag_instance", params, indirect=True)
+    return params
 
 
 @pytest.fixture
@@ -136,9 +175,41 @@ def _pipedag_active_instance(request: pytest.FixtureRequest, pipedag_instance: s
     if pipedag_instance is None:
         yield
         return
+    from pipedag.engine.events import listening
+    from pipedag.testing.capture import CapturedRuns
+
     config: ConfigContext = request.getfixturevalue("pipedag_config")
-    with config:
+    captured = CapturedRuns()
+    with config, listening(captured):
         yield
+    request.config.stash[_RUNS_KEY].append((request.node.nodeid, captured))
+
+
+_RUNS_KEY = pytest.StashKey[list[tuple[str, Any]]]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """List every flow run of the instance tests with each task's decision and reason."""
+    from pipedag.engine.summary import render_table
+
+    runs: list[tuple[str, Any]] = config.stash.get(_RUNS_KEY, [])
+    if not any(captured.results for _, captured in runs):
+        return
+    terminalreporter.section("pipedag runs")
+    for nodeid, captured in runs:
+        for result in captured.results:
+            outcomes = result.outcomes
+            counts = ", ".join(
+                f"{sum(o.state.value == state for o in outcomes)} {state}" for state in ("ran", "cache-valid")
+            )
+            state = "succeeded" if result.successful else "failed"
+            terminalreporter.write_line(
+                f"{nodeid}: run {result.run_id} of flow {result.flow.name} on instance "
+                f"{result.config.instance_name} {state}: {counts}"
+            )
+            rows = [(o.label, o.state.value, o.rows, o.reason) for o in outcomes]
+            for line in render_table(("task", "decision", "rows", "reason"), rows).splitlines():
+                terminalreporter.write_line(f"  {line}")
 
 
 @pytest.fixture

@@ -134,8 +134,13 @@ class PandasHook(TableHook):
 
     @classmethod
     def retrieve(cls, store: SQLTableStore, ref: TableRef, as_type: Any) -> Any:
-        """Bulk read as Arrow, then convert (5x faster than DuckDB's own ``.df()``)."""
-        return to_pandas(store.read_arrow(ref.schema, ref.physical_name), as_type is PandasArrowDataFrame)
+        """Bulk read as Arrow, then convert (5x faster than DuckDB's own ``.df()``).
+
+        The frame's ``attrs["name"]`` is the table's name, as pydiverse.pipedag programs expect.
+        """
+        frame = to_pandas(store.read_arrow(ref.schema, ref.physical_name), as_type is PandasArrowDataFrame)
+        frame.attrs["name"] = ref.name
+        return frame
 
     @classmethod
     def to_arrow(cls, obj: Any) -> Any:
