@@ -13,6 +13,9 @@ from pipedag.core.result import Result, TaskOutcome, TaskState
 from pipedag.core.table import Table, TableRef
 from pipedag.core.table_types import PandasArrowDataFrame
 from pipedag.core.task import Task, TaskOutput, materialize
+from pipedag.engine.dask import DaskEngine
+from pipedag.engine.parallel import ParallelEngine
+from pipedag.engine.sequential import SequentialEngine
 from pipedag.errors import (
     CacheError,
     ColumnError,
@@ -38,15 +41,18 @@ __all__ = [
     "ColumnError",
     "ConfigContext",
     "ConfigError",
+    "DaskEngine",
     "ExternalTableReference",
     "Flow",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",
+    "ParallelEngine",
     "PipedagConfig",
     "PipedagError",
     "RawSql",
     "Result",
+    "SequentialEngine",
     "Stage",
     "StageLockContext",
     "StateError",

@@ -120,3 +120,14 @@ def test_run_without_pipedag_yaml_uses_the_default_duckdb_file(bare_project: Pro
     status = project.invoke("status")
     assert status.exit_code == 1
     assert "this command needs a pipedag.yaml, but none was found" in status.stderr
+
+
+def test_engine_and_workers_options(project: Project) -> None:
+    """--engine parallel --workers 2 runs the flow; a sequential rerun finds every task cache-valid."""
+    first = project.invoke("run", "flow.py:flow", "--engine", "parallel", "--workers", "2")
+    assert first.exit_code == 0, first.output
+    assert "3 ran, 0 cache-valid" in first.stdout
+    second = project.invoke("run", "flow.py:flow", "--engine", "sequential")
+    assert "0 ran, 3 cache-valid" in second.stdout
+    bad = project.invoke("run", "flow.py:flow", "--engine", "ray")
+    assert bad.exit_code == 2 and "'ray' is not one of" in bad.stderr

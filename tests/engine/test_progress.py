@@ -8,6 +8,7 @@ import pandas as pd
 
 from pipedag import ConfigContext, Flow, Stage, Table, materialize
 from pipedag.engine.progress import LogReporter, TerminalReporter, default_reporter
+from pipedag.engine.run import run_flow
 from pipedag.engine.sequential import SequentialEngine
 from pipedag.engine.summary import render_table
 
@@ -38,7 +39,7 @@ def test_render_table_aligns_text_left_and_numbers_right() -> None:
 def test_log_reporter_prints_the_summary_table(duckdb_config: ConfigContext) -> None:
     """Off a terminal the run ends with the summary table: task, stage, decision, rows, seconds."""
     out = io.StringIO()
-    SequentialEngine(duckdb_config, reporter=LogReporter(out)).run(build(), fail_fast=True)
+    run_flow(build(), duckdb_config, SequentialEngine(), fail_fast=True, reporter=LogReporter(out))
     lines = out.getvalue().splitlines()
     assert lines[0].split() == ["task", "stage", "decision", "rows", "seconds"]
     assert lines[2].split()[:4] == ["numbers", "only", "ran", "5"]
@@ -48,7 +49,7 @@ def test_log_reporter_prints_the_summary_table(duckdb_config: ConfigContext) -> 
 def test_terminal_reporter_redraws_a_status_line(duckdb_config: ConfigContext) -> None:
     """On a terminal the status line names stage and task i/n and is cleared before the summary."""
     tty = FakeTTY()
-    SequentialEngine(duckdb_config, reporter=TerminalReporter(tty, refresh=0.01)).run(build(), fail_fast=True)
+    run_flow(build(), duckdb_config, SequentialEngine(), fail_fast=True, reporter=TerminalReporter(tty, refresh=0.01))
     text = tty.getvalue()
     assert "stage only | task 1/1 numbers |" in text
     assert " + only.numbers" in text

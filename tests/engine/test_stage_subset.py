@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from pipedag import ConfigContext, ConfigError, Flow, Stage, Table, materialize
+from pipedag.engine.run import run_flow
 from pipedag.engine.sequential import SequentialEngine
 
 
@@ -29,7 +30,7 @@ def build(version: str) -> Flow:
 def test_only_selected_stages_run(duckdb_config: ConfigContext) -> None:
     """With stages=["two"] the changed stage one is not rerun and stage two reuses its cache."""
     build("1").run(duckdb_config)
-    result = SequentialEngine(duckdb_config).run(build("2"), fail_fast=True, stages=["two"])
+    result = run_flow(build("2"), duckdb_config, SequentialEngine(), fail_fast=True, stages=["two"])
     assert result.successful
     assert result.task_states == {"two.b": result.task_states["two.b"]}
     assert result.task_states["two.b"].value == "cache-valid"
@@ -38,4 +39,4 @@ def test_only_selected_stages_run(duckdb_config: ConfigContext) -> None:
 def test_a_stage_that_was_never_published_is_named(duckdb_config: ConfigContext) -> None:
     """Selecting a stage whose input stage never ran fails with the stage to add."""
     with pytest.raises(ConfigError, match=r"--stage one"):
-        SequentialEngine(duckdb_config).run(build("1"), fail_fast=True, stages=["two"])
+        run_flow(build("1"), duckdb_config, SequentialEngine(), fail_fast=True, stages=["two"])

@@ -24,14 +24,33 @@ stage_option = click.option(
 @instance_option
 @stage_option
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing task and show its error.")
+@click.option(
+    "--engine",
+    type=click.Choice(["sequential", "parallel", "dask"]),
+    help="Where tasks execute (default: pipedag.yaml's orchestration.engine, else sequential).",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Tasks at once for the parallel and dask engines.")
 @click.pass_context
-def run(ctx: click.Context, flow: str, instance: str | None, stages: tuple[str, ...], fail_fast: bool) -> None:
+def run(
+    ctx: click.Context,
+    flow: str,
+    instance: str | None,
+    stages: tuple[str, ...],
+    fail_fast: bool,
+    engine: str | None,
+    workers: int | None,
+) -> None:
     """Run FLOW (module:object or file.py:object naming a Flow or a function returning one)."""
-    from pipedag.engine.sequential import SequentialEngine
+    from pipedag.engine.base import configured_engine
+    from pipedag.engine.run import run_flow
 
     the_flow, config = load_flow_for_instance(ctx, flow, instance)
-    result = SequentialEngine(config).run(
-        the_flow, fail_fast=fail_fast or config.fail_fast, stages=list(stages) or None
+    result = run_flow(
+        the_flow,
+        config,
+        configured_engine(config, engine, workers),
+        fail_fast=fail_fast or config.fail_fast,
+        stages=list(stages) or None,
     )
     counts = {state: sum(o.state.value == state for o in result.outcomes) for state in ("ran", "cache-valid")}
     if not result.successful:

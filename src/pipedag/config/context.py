@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pipedag.errors import ConfigError
+from pipedag.errors import ConfigError, StateError
 
 if TYPE_CHECKING:
     from pipedag.store.base import SQLTableStore
@@ -22,7 +22,11 @@ CACHE_VALIDATION_MODES = (
     "force_cache_invalid",
 )
 
-_active: ContextVar[ConfigContext | None] = ContextVar("pipedag_config", default=None)
+ENGINES = ("sequential", "parallel", "dask")
+
+# The stack of active `with cfg:` blocks. A context variable (not a module global) so that
+# threads and asyncio tasks each see their own blocks and never reset each other's.
+_active: ContextVar[tuple[ConfigContext, ...]] = ContextVar("pipedag_config", default=())
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,27 @@ class CacheValidation:
             raise ConfigError(
                 f"Unknown cache_validation mode {self.mode!r}; use one of {', '.join(CACHE_VALIDATION_MODES)}."
             )
+
+
+@dataclass(frozen=True)
+class Orchestration:
+    """Which engine runs the instance's flows (pipedag.yaml ``orchestration:``).
+
+    Attributes:
+        engine: ``sequential`` (default), ``parallel`` (threads) or ``dask`` (a Dask cluster).
+        workers: Tasks at once (parallel: threads; dask: workers of a local cluster).
+        address: Scheduler address of an existing Dask cluster (``tcp://host:8786``).
+    """
+
+    engine: str = "sequential"
+    workers: int | None = None
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"Unknown orchestration engine {self.engine!r}; use one of {', '.join(ENGINES)}.")
+        if self.workers is not None and (isinstance(self.workers, bool) or self.workers < 1):
+            raise ConfigError(f"orchestration.workers must be an integer >= 1, got {self.workers!r}.")
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,10 @@ class ConfigContext:
             ``None`` keeps the rule that such tasks run every time.
         blob_store_args: Blob store arguments: ``base_path`` is the blob folder; without it blobs
             go next to a DuckDB file (``<file stem>.blobs``) or to ``.pipedag/blobs``.
+        orchestration: The engine ``flow.run()`` uses when given none.
+
+    A ConfigContext pickles (its read-only mappings travel as plain dicts), so that
+    distributed workers receive the instance they write to.
     """
 
     pipeline_name: str
@@ -102,6 +131,7 @@ class ConfigContext:
     tags: tuple[str, ...] = ()
     default_version: str | None = None
     blob_store_args: Mapping[str, Any] = field(default_factory=dict)
+    orchestration: Orchestration = field(default_factory=Orchestration)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
@@ -123,23 +153,39 @@ class ConfigContext:
 
         return create_store(self)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in _MAPPINGS:
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, MappingProxyType(value) if name in _MAPPINGS else value)
+
     def __enter__(self) -> ConfigContext:
-        token = _active.set(self)
-        _tokens.setdefault(id(self), []).append(token)
+        _active.set((*_active.get(), self))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        _active.reset(_tokens[id(self)].pop())
+        stack = _active.get()
+        if not stack or stack[-1] is not self:
+            raise StateError(
+                f"`with cfg:` blocks of instance {self.instance_name!r} were exited out of order "
+                "(or in another thread than they were entered); nest them properly."
+            )
+        _active.set(stack[:-1])
 
 
-_tokens: dict[int, list[Token[ConfigContext | None]]] = {}
+_MAPPINGS = ("attrs", "table_store_args", "blob_store_args")
 
 
 def active_config() -> ConfigContext | None:
-    """The ConfigContext of the innermost active ``with cfg:`` block, if any."""
-    return _active.get()
+    """The ConfigContext of the innermost active ``with cfg:`` block in this thread/context, if any."""
+    stack = _active.get()
+    return stack[-1] if stack else None
 
 
 def default_config(flow_name: str) -> ConfigContext:

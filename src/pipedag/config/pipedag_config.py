@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipedag.config import schema as sc
-from pipedag.config.context import CacheValidation, ConfigContext
+from pipedag.config.context import CacheValidation, ConfigContext, Orchestration
 from pipedag.config.expand import expand, expand_tree, load_url_attrs, username
 from pipedag.errors import ConfigError
 
@@ -258,6 +258,7 @@ class PipedagConfig:
             blob_store_args=expand_tree(blob.get("args") or {}, values, f"{path}.blob_store.args"),
             tags=tuple(block.get("tags") or ()),
             default_version=block.get("default_version"),
+            orchestration=Orchestration(**(block.get("orchestration") or {})),
         )
 
     def _merged(self, instance: str) -> dict[str, Any]:

@@ -65,6 +65,7 @@ _BOOL = _scalar(bool)
 CACHE_MODES = ("normal", "ignore_fresh_input", "assert_no_fresh_input", "force_fresh_input", "force_cache_invalid")
 COMMIT_TECHNIQUES = ("view_swap",)
 LOCK_MANAGERS = ("auto", "database", "file", "none")
+ENGINES = ("sequential", "parallel", "dask")
 #: Blob store classes (the file store under its own and pydiverse.pipedag's names).
 BLOB_STORES = ("FileBlobStore", "pydiverse.pipedag.backend.blob.FileBlobStore")
 
@@ -109,6 +110,9 @@ INSTANCE: dict[str, Key] = {
             "class": _scalar(str, choices=LOCK_MANAGERS),
             "args": _block({"timeout": _scalar(int, float, type(None), minimum=0), "lock_dir": _STR}),
         }
+    ),
+    "orchestration": _block(
+        {"engine": _scalar(str, choices=ENGINES), "workers": _scalar(int), "address": _STR}
     ),
 }
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
     from pipedag.core.task import TaskNode
+    from pipedag.engine.base import Engine
 
 
 class Stage:
@@ -155,6 +156,7 @@ class Flow:
         *,
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
+        engine: Engine | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -166,6 +168,9 @@ class Flow:
                 the config's ``fail_fast``.
             cache_validation: Overrides the config's cache validation for this run: a mode name
                 (``"force_cache_invalid"``, ``"ignore_fresh_input"``, ...) or a CacheValidation.
+            engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
+                pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
+                or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -180,7 +185,8 @@ class Flow:
         if options:
             raise TypeError(f"Flow.run() got unexpected keyword arguments: {', '.join(sorted(options))}.")
         from pipedag.config.context import resolve_config
-        from pipedag.engine.sequential import SequentialEngine
+        from pipedag.engine.base import configured_engine
+        from pipedag.engine.run import run_flow
 
         ctx = resolve_config(config, flow_name=self.name)
         if cache_validation is not None:
@@ -191,7 +197,12 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
-        return SequentialEngine(ctx).run(self, fail_fast=ctx.fail_fast if fail_fast is None else fail_fast)
+        return run_flow(
+            self,
+            ctx,
+            engine or configured_engine(ctx),
+            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+        )
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"

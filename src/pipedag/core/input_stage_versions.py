@@ -18,13 +18,15 @@ arguments, tables given as :class:`~pipedag.TableRef`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from pipedag.core.task import Task
 
 
 class StageVersionsTask(Task):
     """A task created by :func:`input_stage_versions` (run by :mod:`pipedag.engine.stage_versions`)."""
+
+    kind: ClassVar[str] = "input_stage_versions"
 
 
 @overload

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from pipedag.core import context
 from pipedag.core.nested import iter_nested, map_nested
@@ -20,7 +20,13 @@ class Task:
 
     Called inside ``with Flow(...)`` / ``with Stage(...)`` it only wires the graph and returns
     placeholders; called anywhere else it runs the plain function.
+
+    Attributes:
+        kind: Names the engine behaviour that decides and executes calls of this task
+            (see :mod:`pipedag.engine.kinds`); subclasses of other task kinds override it.
     """
+
+    kind: ClassVar[str] = "task"
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Dry runs: what a run would do, computed with the run's own decision logic.
+"""Dry runs: what a run would do, computed by the run's own scheduler and decision path.
 
 Nothing expensive is executed: non-lazy tasks are decided from their cache keys without being
 called; lazy tasks are called (cheap by contract) to render their SQL, which is never run.
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pipedag.engine.sequential import feed_unselected, select_stages
-from pipedag.engine.task_runner import RunContext, TaskRunner
+from pipedag.engine.run import feed_unselected, select_stages
+from pipedag.engine.scheduler import Scheduler
+from pipedag.engine.task_runner import RunContext
 from pipedag.store.blob_store import open_blob_store
 
 if TYPE_CHECKING:
@@ -86,17 +87,12 @@ def plan_flow(flow: Flow, config: ConfigContext, stages: Sequence[str] | None = 
         ctx = RunContext(store, config, run_id=0, blobs=open_blob_store(config, store))
         ctx.blobs.attach(histories)
         feed_unselected(flow, selected, histories, ctx)
-        for stage in selected:
-            runner = TaskRunner(ctx, histories[stage.name])
-            for node in stage.tasks:
-                waiting = [u for u in node.upstream if u not in ctx.values]
-                if waiting:
-                    reason = f"input from {waiting[0].label}, which will run first"
-                    plan.tasks.append(PlannedTask(node.label, stage.name, RUN, reason))
-                    continue
-                decision = runner.decide(node)
-                action = CACHE_VALID if decision.hit is not None else RUN
-                plan.tasks.append(PlannedTask(node.label, stage.name, action, decision.reason, decision.key))
-                if decision.hit is not None:
-                    ctx.values[node] = decision.hit.outputs
+        for node, decision, waiting in Scheduler(ctx, histories, selected).predict():
+            if decision is None:
+                assert waiting is not None
+                reason = f"input from {waiting.label}, which will run first"
+                plan.tasks.append(PlannedTask(node.label, node.stage.name, RUN, reason))
+                continue
+            action = CACHE_VALID if decision.hit is not None else RUN
+            plan.tasks.append(PlannedTask(node.label, node.stage.name, action, decision.reason, decision.key))
     return plan

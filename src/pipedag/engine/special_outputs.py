@@ -46,27 +46,32 @@ def run_raw_sql(
         TaskError: when the script fails, creates no table, or creates a badly named one.
     """
     schema = store.data_schema(stage)
-    before = store.list_tables(schema)
-    leftovers = sorted(t for t in before if not _PHYSICAL.match(t))
-    for name in leftovers:  # plain names only appear when a script crashed mid-way
-        store.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
-    before -= set(leftovers)
-    try:
-        store.execute_sql(raw.render(quote(schema)))
-    except PipedagError as exc:
-        _drop(store, schema, store.list_tables(schema) - before)
-        raise TaskError(f"Task {label}: RawSql {raw.name!r} failed: {exc}") from exc
-    created = sorted(store.list_tables(schema) - before)
-    if not created:
-        raise TaskError(
-            f"Task {label}: RawSql {raw.name!r} created no table in {{{{out}}}}; create its tables as "
-            "CREATE TABLE {{out}}.name AS ... so that pipedag can find them."
-        )
-    try:
-        return {name: _adopt(store, stage, schema, name, identity_of(name), claim) for name in created}
-    except PipedagError:
-        _drop(store, schema, set(store.list_tables(schema)) - before)
-        raise
+    with store.schema_script_lock(schema):  # tasks of the stage may run at once; scripts take turns
+        before = _plain(store.list_tables(schema))
+        for name in sorted(before):  # plain names only appear when a script crashed mid-way
+            store.execute_sql(f"DROP TABLE IF EXISTS {qualified(schema, name)}")
+        try:
+            store.execute_sql(raw.render(quote(schema)))
+        except PipedagError as exc:
+            _drop(store, schema, _plain(store.list_tables(schema)))
+            raise TaskError(f"Task {label}: RawSql {raw.name!r} failed: {exc}") from exc
+        # Other tasks' tables appear meanwhile, but always under physical names.
+        created = sorted(_plain(store.list_tables(schema)))
+        if not created:
+            raise TaskError(
+                f"Task {label}: RawSql {raw.name!r} created no table in {{{{out}}}}; create its tables as "
+                "CREATE TABLE {{out}}.name AS ... so that pipedag can find them."
+            )
+        try:
+            return {name: _adopt(store, stage, schema, name, identity_of(name), claim) for name in created}
+        except PipedagError:
+            _drop(store, schema, _plain(store.list_tables(schema)))
+            raise
+
+
+def _plain(names: set[str]) -> set[str]:
+    """Tables not (yet) under a physical name: what a running script created."""
+    return {name for name in names if not _PHYSICAL.match(name)}
 
 
 def _adopt(

@@ -7,7 +7,7 @@ AS SELECT ... LIMIT n``), so a concurrent run of that instance cannot replace th
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from pipedag.config.context import ConfigContext
 from pipedag.core.table import TableRef
 from pipedag.core.task import iter_outputs
 from pipedag.engine.io import read_tables
+from pipedag.engine.kinds import TaskKind, register_kind
 from pipedag.errors import CacheError, TaskError
 from pipedag.store.history import iter_tables
 from pipedag.store.locks import create_lock, instance_lock
@@ -168,8 +169,33 @@ def execute_stage_versions(runner: TaskRunner, decision: Decision) -> TaskRun:
 
 def run_stage_versions_task(runner: TaskRunner, node: TaskNode) -> TaskRun:
     """Decide and run one ``@input_stage_versions`` task, holding the source instance's lock throughout."""
-    source, _ = _source(runner, node)
-    with ExitStack() as stack:
-        if source is not None and create_lock(source).identity != create_lock(runner.ctx.config).identity:
-            stack.enter_context(instance_lock(source))
+    kind = StageVersionsKind()
+    with kind.hold(runner.ctx.config, node):
         return runner.carry_out(decide_stage_versions(runner, node))
+
+
+class StageVersionsKind(TaskKind):
+    """``@input_stage_versions``: sees the stage's earlier tasks and a committed stage version."""
+
+    def dependencies(self, node: TaskNode) -> list[TaskNode]:
+        """Its own inputs plus every task wired before it in its stage (their tables are handed over)."""
+        earlier = node.stage.tasks[: node.stage.tasks.index(node)]
+        return [*node.upstream, *(n for n in earlier if n not in node.upstream)]
+
+    def hold(self, config: ConfigContext, node: TaskNode) -> AbstractContextManager[None]:
+        """The source instance's lock, so that its tables cannot be replaced while they are read."""
+        source = _other_config(node)
+        if source is not None and create_lock(source).identity != create_lock(config).identity:
+            return instance_lock(source)
+        return nullcontext()
+
+    def decide(self, runner: TaskRunner, node: TaskNode) -> Decision:
+        """See :func:`decide_stage_versions`."""
+        return decide_stage_versions(runner, node)
+
+    def execute(self, runner: TaskRunner, decision: Decision) -> TaskRun:
+        """See :func:`execute_stage_versions`."""
+        return execute_stage_versions(runner, decision)
+
+
+register_kind("input_stage_versions", StageVersionsKind())

@@ -62,6 +62,8 @@ class TaskRun:
     outcome: TaskOutcome
     written: list[TableRef]
     written_blobs: list[BlobRef] = field(default_factory=list)
+    #: Statements (SQL, parameters) run inside the stage's publish transaction; see pipedag.engine.kinds.
+    publish_sql: list[tuple[str, list[Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +99,14 @@ class Decision:
         """True when the stored outputs are reused."""
         return self.hit is not None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A lazy task's rendered result (SQLAlchemy objects) need not pickle: a worker in
+        # another process calls the cheap function again on the same inputs.
+        state = dict(self.__dict__)
+        if self.node.task.lazy:
+            state.update(result=None, outputs=None)
+        return state
+
 
 @dataclass
 class _Output:
@@ -123,13 +133,17 @@ class TaskRunner:
     Args:
         ctx: The run's shared state.
         history: The stage's retained versions, for cache lookups and explanations.
+        table_owners: The stage's name claims (shared between the runners of one run).
     """
 
-    def __init__(self, ctx: RunContext, history: StageHistory) -> None:
+    def __init__(
+        self, ctx: RunContext, history: StageHistory, table_owners: dict[str, tuple[str, str]] | None = None
+    ) -> None:
         self.ctx = ctx
         self.history = history
-        #: Table (and blob) name -> (task label, the output that claimed it) within this stage.
-        self.table_owners: dict[str, tuple[str, str]] = {}
+        #: Table (and blob) name -> (task label, the output that claimed it) within this stage;
+        #: shared by the runners of a stage in one run (threads), so that a clash is caught.
+        self.table_owners: dict[str, tuple[str, str]] = {} if table_owners is None else table_owners
 
     # ------------------------------------------------------------------ inputs
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -72,6 +73,8 @@ class SQLTableStore(ABC):
     max_identifier_length: ClassVar[int] = 63
     #: SQLAlchemy dialect used to render task SQL and metadata statements.
     dialect: ClassVar[sa.Dialect]
+    #: Whether several processes may write to the database at once (distributed engines need it).
+    concurrent_writers: ClassVar[bool] = False
     #: Whether column names that differ only in case name the same column.
     case_insensitive_columns: ClassVar[bool] = False
 
@@ -349,6 +352,20 @@ class SQLTableStore(ABC):
             history.existing_tables = self.list_tables(self.data_schema(stage))
         return histories
 
+    @contextmanager
+    def schema_script_lock(self, schema: str) -> Iterator[None]:
+        """Hold exclusive use of ``schema`` for a script whose new tables are found by listing it.
+
+        Tasks of a stage may run at once (threads, or processes of a distributed engine); a
+        RawSql script finds its tables as the schema's new plain-named tables, so two scripts
+        must not run in one schema together. This default serializes the threads of this
+        process; stores that admit several writing processes override it with a database lock.
+        """
+        with _SCRIPT_LOCKS_GUARD:
+            lock = _SCRIPT_LOCKS.setdefault((self.config.table_store_url, schema), threading.Lock())
+        with lock:
+            yield
+
     def prepare_stage(self, stage: str) -> None:
         """Create the stage's data schema so tasks can write into it."""
         self._require_open()
@@ -454,6 +471,10 @@ class SQLTableStore(ABC):
         with self.transaction():
             for ref in refs:
                 self.execute_sql(f"DROP TABLE IF EXISTS {qualified(ref.schema, ref.physical_name)}")
+
+
+_SCRIPT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_SCRIPT_LOCKS_GUARD = threading.Lock()
 
 
 def _contents(records: list[TaskRecord]) -> dict[str, tuple[str, str]]:

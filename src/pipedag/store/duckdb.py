@@ -137,6 +137,8 @@ class DuckDBTableStore(SQLTableStore):
 
     name: ClassVar[str] = "duckdb"
     max_identifier_length: ClassVar[int] = 255
+    # Only one process may open the file read-write; threads of that process may all write.
+    concurrent_writers: ClassVar[bool] = False
     case_insensitive_columns: ClassVar[bool] = True
     # DuckDB speaks the PostgreSQL dialect closely enough for SQLAlchemy Core; `$1` parameters.
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
@@ -222,7 +224,9 @@ class DuckDBTableStore(SQLTableStore):
         import duckdb
 
         con = self.connection
-        view = "__pipedag_arrow_input"
+        # Unique per call: a registered name is visible to the whole connection, and another
+        # thread's write on a shared connection must never scan this data.
+        view = f"__pipedag_arrow_{uuid.uuid4().hex}"
         try:
             con.register(view, data)
         except duckdb.Error as exc:

@@ -134,6 +134,7 @@ class PostgresTableStore(SQLTableStore):
     max_identifier_length: ClassVar[int] = 63  # NAMEDATALEN - 1; longer names are truncated silently
     dialect: ClassVar[sa.Dialect] = postgresql.psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
     drop_in_publish_transaction: ClassVar[bool] = False
+    concurrent_writers: ClassVar[bool] = True
 
     def __init__(self, config: ConfigContext) -> None:
         super().__init__(config)
@@ -247,6 +248,18 @@ class PostgresTableStore(SQLTableStore):
             if isinstance(exc, psycopg.errors.UniqueViolation) and (exc.diag.constraint_name or "").startswith("pg_"):
                 return True
         return False
+
+    @contextmanager
+    def schema_script_lock(self, schema: str) -> Iterator[None]:
+        """A session advisory lock on the schema: scripts of other worker processes wait too."""
+        import xxhash
+
+        key = xxhash.xxh3_64_intdigest(f"pipedag script {self.url} {schema}".encode()) - 2**63
+        self.execute_sql("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            yield
+        finally:
+            self.execute_sql("SELECT pg_advisory_unlock(%s)", [key])
 
     # ------------------------------------------------------------------- data
 
