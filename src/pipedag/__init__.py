@@ -28,6 +28,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.incremental import Incremental
 from pipedag.store.locks import StageLockContext
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "DaskEngine",
     "ExternalTableReference",
     "Flow",
+    "Incremental",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",
