@@ -140,9 +140,9 @@ def _bind(node: TaskNode, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> ins
 
 
 def _to_arrow(node: TaskNode, result: Any) -> pa.Table:
-    from pipedag.store.hooks import hook_for_object
-
     import pyarrow as pa
+
+    from pipedag.store.hooks import hook_for_object
 
     obj = result.obj if isinstance(result, Table) else result
     if isinstance(obj, pa.Table):
