@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -12,7 +15,7 @@ from pipedag.core.result import TaskState
 from pipedag.engine.plan import plan_flow
 from pipedag.engine.run import run_flow
 from pipedag.engine.sequential import SequentialEngine
-from pipedag.errors import ConfigError, WiringError
+from pipedag.errors import ConfigError, LockError, WiringError
 
 SOURCE: dict[str, pd.DataFrame] = {}
 CALLS: list[list[int]] = []
@@ -155,3 +158,105 @@ def test_incremental_declaration_errors() -> None:
         materialize(lazy=True, incremental=Incremental(keys=["id"]))(lambda x: x)
     with pytest.raises(WiringError, match="must be an Incremental"):
         materialize(incremental={"keys": ["id"]})(lambda x: x)  # type: ignore[arg-type]
+
+
+def reader(config: ConfigContext) -> Any:
+    """A connection of its own (not the flow's), like a user's query tool, returning rows of a SQL query."""
+    if config.table_store_url.startswith("duckdb"):
+        import duckdb
+
+        from pipedag.store.duckdb import database_path
+
+        con: Any = duckdb.connect(str(database_path(config.table_store_url)))
+    else:
+        import psycopg
+
+        con = psycopg.connect(config.table_store_url, autocommit=True)
+    return con
+
+
+def test_failed_run_changes_nothing_a_reader_sees(store_config: ConfigContext) -> None:
+    """While a failing run computes, a reader on another connection sees the last output; afterwards too."""
+    flow = build()
+    flow.run(store_config)
+    with store_config.create_store() as store:
+        view = f'"{store.stage_schema("features")}"."doubled"'
+        meta = store.metadata_schema
+        before = store.list_tables(meta)
+    seen_by_reader: list[list[tuple[Any, ...]]] = []
+
+    def failing(events: pd.DataFrame) -> pd.DataFrame:
+        con = reader(store_config)
+        try:
+            seen_by_reader.append([tuple(r) for r in con.execute(f"SELECT * FROM {view} ORDER BY 1").fetchall()])
+        finally:
+            con.close()
+        raise RuntimeError("boom")
+
+    SOURCE["events"] = pd.DataFrame({"id": range(8), "value": [v * 10 for v in range(8)]})
+    original = doubled.fn
+    doubled.fn = failing
+    try:
+        result = flow.run(store_config, fail_fast=False)
+    finally:
+        doubled.fn = original
+    assert not result.successful
+    old = [(i, 2 * i) for i in range(8)]
+    assert seen_by_reader == [old]
+    message = next(o.reason for o in result.outcomes if o.label == "features.doubled")
+    assert re.search(r"doubled failed on chunk 1 of 3, keys \d\.\.\d \(3 keys, 3 input rows\): RuntimeError: boom", message)
+    assert table(store_config, "features", "doubled") == old
+    with store_config.create_store() as store:
+        assert store.list_tables(meta) == before
+
+
+def test_two_concurrent_runs_of_one_instance(store_config: ConfigContext) -> None:
+    """A second run of the same instance waits for the lock and fails after lock_timeout; no key is done twice."""
+    import dataclasses
+    import threading
+
+    flow = build()
+    started, release = threading.Event(), threading.Event()
+    original = doubled.fn
+
+    def slow(events: pd.DataFrame) -> pd.DataFrame:
+        started.set()
+        release.wait(30)
+        return original(events)
+
+    doubled.fn = slow
+    results: list[Any] = []
+    first = threading.Thread(target=lambda: results.append(flow.run(store_config)))
+    try:
+        first.start()
+        assert started.wait(30)
+        with pytest.raises(LockError):
+            flow.run(dataclasses.replace(store_config, lock_timeout=0.5))
+        release.set()
+        first.join(60)
+    finally:
+        release.set()
+        doubled.fn = original
+    assert results and results[0].successful
+    assert seen() == list(range(8))  # each key computed once, by the first run only
+    assert table(store_config, "features", "doubled") == [(i, 2 * i) for i in range(8)]
+
+
+def test_instances_keep_their_own_key_state(store_config: ConfigContext) -> None:
+    """A mini instance beside full (another schema prefix) changes nothing of full's key state or output."""
+    import dataclasses
+
+    flow = build()
+    flow.run(store_config)
+    full_rows = table(store_config, "features", "doubled")
+    mini = dataclasses.replace(
+        store_config, instance_name="mini", instance_id="mini", schema_prefix=store_config.schema_prefix + "mini_"
+    )
+    SOURCE["events"] = pd.DataFrame({"id": [1, 2], "value": [100, 200]})
+    assert flow.run(mini).successful
+    assert table(mini, "features", "doubled") == [(1, 200), (2, 400)]
+    assert table(store_config, "features", "doubled") == full_rows
+    SOURCE["events"] = pd.DataFrame({"id": range(8), "value": range(8)})
+    seen()
+    flow.run(store_config)
+    assert seen() == []  # full's key state was untouched by mini's run
