@@ -204,7 +204,8 @@ def test_failed_run_changes_nothing_a_reader_sees(store_config: ConfigContext) -
     old = [(i, 2 * i) for i in range(8)]
     assert seen_by_reader == [old]
     message = next(o.reason for o in result.outcomes if o.label == "features.doubled")
-    assert re.search(r"doubled failed on chunk 1 of 3, keys \d\.\.\d \(3 keys, 3 input rows\): RuntimeError: boom", message)
+    expected = r"doubled failed on chunk 1 of 3, keys \d\.\.\d \(3 keys, 3 input rows\): RuntimeError: boom"
+    assert re.search(expected, message)
     assert table(store_config, "features", "doubled") == old
     with store_config.create_store() as store:
         assert store.list_tables(meta) == before
