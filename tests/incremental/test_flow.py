@@ -261,3 +261,15 @@ def test_instances_keep_their_own_key_state(store_config: ConfigContext) -> None
     seen()
     flow.run(store_config)
     assert seen() == []  # full's key state was untouched by mini's run
+
+
+def test_run_summary_shows_rows_in_and_out(store_config: ConfigContext) -> None:
+    """The end-of-run summary lists each incremental task's due keys and rows in/out."""
+    from pipedag.engine.summary import render_summary
+
+    flow = build()
+    flow.run(store_config)
+    SOURCE["events"] = pd.DataFrame({"id": range(9), "value": range(9)})
+    text = render_summary(flow.run(store_config).outcomes, 1.0)
+    assert "features.doubled: 1 keys due (1 new): input 'events' changed" in text
+    assert "more.plus_one: 1 keys due (1 new)" in text and "rows in 1, out 1" in text

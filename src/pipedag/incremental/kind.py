@@ -70,6 +70,7 @@ class IncrementalKind(TaskKind):
             state = TaskState.FAILED
             reason += "; " + _quarantine_report(job)
         outcome = runner._outcome(node, state, reason, ref, decision.start)
+        outcome.detail = f"{job.plan().describe()}; rows in {s.rows_in}, out {s.rows_out}"
         written = [TableRef(node.stage.name, name, schema, name, "") for schema, name in job.written]
         record = TaskRecord(node.name, decision.key, decision.ingredients, ref)
         return TaskRun(record, outcome, written, publish_sql=job.statements)
