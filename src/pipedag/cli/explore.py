@@ -62,7 +62,8 @@ def status(ctx: click.Context, instance: str | None, flow_name: str | None, run_
     _section("Stages", render_table(("stage", "schema", "version", "kept", "published"), stage_rows), stage_rows)
     _section("Tables", render_table(("stage", "table", "rows", "task", "physical table"), table_rows), table_rows)
     if incremental:
-        _section("Incremental tasks (keys now; counts of the last run that changed them)", render_table(STATUS_HEADERS, incremental), incremental)
+        title = "Incremental tasks (keys now; counts of the last run that changed them)"
+        _section(title, render_table(STATUS_HEADERS, incremental), incremental)
     run_rows = [
         (r.run_id, r.flow, r.status, str(r.started_at)[:19], None if r.seconds is None else round(r.seconds, 2))
         for r in runs
