@@ -51,3 +51,18 @@ def test_plan_and_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert "Incremental tasks" in status.stdout
     rows = [line.split() for line in status.stdout.splitlines()]
     assert ["features.doubled", "12", "3", "2", "0", "2", "2", "0", "0"] in rows
+
+
+def test_status_lists_quarantined_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """status lists each quarantined key with its attempts and last error."""
+    monkeypatch.chdir(tmp_path)
+    flow = FLOW.format(rows=6).replace(
+        'incremental=Incremental(keys=["id"], chunk_size=4)',
+        'incremental=Incremental(keys=["id"], chunk_size=4, on_error="quarantine")',
+    ).replace("    return events.assign(", "    assert 4 not in set(events.id), 'no fours'\n    return events.assign(")
+    (tmp_path / "flow.py").write_text(flow)
+    assert CliRunner().invoke(cli, ["run", "flow.py:flow"]).exit_code != 0  # quarantine ends the run failed
+    status = CliRunner().invoke(cli, ["status", "--flow", "inc"])
+    assert "Quarantined keys" in status.stdout
+    rows = [line.split() for line in status.stdout.splitlines()]
+    assert ["features.doubled", "4", "1", "AssertionError:", "no", "fours"] in rows

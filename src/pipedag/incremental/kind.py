@@ -64,13 +64,14 @@ class IncrementalKind(TaskKind):
         ref = TableRef(node.stage.name, out.name, out.schema, out.physical_name, out.key, out.columns, out.rows)
         runner._claim(node, ref.name, "its incremental output")
         s = job.summary
-        reason = f"{decision.reason}; {job.plan().describe()}; rows in {s.rows_in}, out {s.rows_out}"
+        detail = f"{job.plan().describe()}; rows in {s.rows_in}, out {s.rows_out}"
+        reason = detail if decision.reason == job.plan().why else f"{decision.reason}; {detail}"
         state = TaskState.RAN
         if s.failed or s.exhausted:
             state = TaskState.FAILED
             reason += "; " + _quarantine_report(job)
         outcome = runner._outcome(node, state, reason, ref, decision.start)
-        outcome.detail = f"{job.plan().describe()}; rows in {s.rows_in}, out {s.rows_out}"
+        outcome.detail = detail
         written = [TableRef(node.stage.name, name, schema, name, "") for schema, name in job.written]
         record = TaskRecord(node.name, decision.key, decision.ingredients, ref)
         return TaskRun(record, outcome, written, publish_sql=job.statements)

@@ -118,6 +118,23 @@ def load_all(store: SQLTableStore) -> list[Registration]:
 STATUS_HEADERS = ("task", "keys", "last run", "processed", "deleted", "rows in", "rows out", "quarantined", "exhausted")
 
 
+QUARANTINE_HEADERS = ("task", "key", "attempts", "last error")
+
+
+def quarantined_keys(store: SQLTableStore, limit: int = 20) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` quarantined keys per incremental task, with attempts and last error."""
+    rows: list[tuple[Any, ...]] = []
+    for r in load_all(store):
+        if not r.counts["quarantined"] and not r.counts["exhausted"]:
+            continue
+        table = qualified(store.metadata_schema, r.failures_table)
+        for found in store.execute_sql(f"SELECT * FROM {table} ORDER BY {ATTEMPTS} DESC LIMIT {int(limit)}"):
+            key = found[0] if len(r.keys) == 1 else tuple(found[: len(r.keys)])
+            attempts, error = found[len(r.keys) + 1], found[len(r.keys) + 2]
+            rows.append((f"{r.stage}.{r.task}", key, attempts, str(error).splitlines()[0][:100]))
+    return rows
+
+
 def status_rows(store: SQLTableStore) -> list[tuple[Any, ...]]:
     """One ``pipedag status`` row per incremental task: key count and the last run's counts."""
     return [
