@@ -163,8 +163,16 @@ class Bench:
         self.store.close()
 
 
-def run_backend(config: ConfigContext, rows: int, chunk: int) -> dict[str, tuple[float, float]]:
-    """All steps on one backend; returns ``{step: (pipedag seconds, baseline seconds)}``."""
+def run_backend(config: ConfigContext, rows: int, chunk: int, repeat: int = 1) -> dict[str, tuple[float, float]]:
+    """All steps on one backend, ``repeat`` times; returns ``{step: (pipedag s, baseline s)}`` medians."""
+    runs = [_run_once(config, rows, chunk) for _ in range(repeat)]
+    return {
+        step: (statistics.median(r[step][0] for r in runs), statistics.median(r[step][1] for r in runs))
+        for step in runs[0]
+    }
+
+
+def _run_once(config: ConfigContext, rows: int, chunk: int) -> dict[str, tuple[float, float]]:
     bench = Bench(config, rows, chunk)
     try:
         figures: dict[str, tuple[float, float]] = {}
@@ -212,20 +220,20 @@ def report(backend: str, rows: int, figures: dict[str, tuple[float, float]]) -> 
 
 
 def main(rows: int = 1_000_000, chunk: int = 10_000, backends: tuple[str, ...] = ("duckdb", "postgres"),
-         url: str = URL) -> dict[str, dict[str, float]]:
-    """Run the benchmark on each backend; returns the ratios per backend."""
+         url: str = URL, repeat: int = 1) -> dict[str, dict[str, float]]:
+    """Run the benchmark on each backend (medians of ``repeat`` sequences); returns the ratios per backend."""
     set_level("WARNING")
     results: dict[str, dict[str, float]] = {}
     for backend in backends:
         if backend == "duckdb":
             folder = Path(tempfile.mkdtemp(prefix="pipedag-bench-incremental-"))
             config = create_basic_pipedag_config(f"duckdb:///{folder / 'bench.duckdb'}").get()
-            results[backend] = report(backend, rows, run_backend(config, rows, chunk))
+            results[backend] = report(backend, rows, run_backend(config, rows, chunk, repeat))
             continue
         prefix = f"bench_{uuid.uuid4().hex[:6]}_"
         config = create_basic_pipedag_config(url, schema_prefix=prefix).get()
         try:
-            results[backend] = report(backend, rows, run_backend(config, rows, chunk))
+            results[backend] = report(backend, rows, run_backend(config, rows, chunk, repeat))
         finally:
             _drop_schemas(url, prefix)
     return results
@@ -247,6 +255,7 @@ if __name__ == "__main__":
     parser.add_argument("--chunk", type=int, default=10_000)
     parser.add_argument("--backend", choices=("duckdb", "postgres", "both"), default="both")
     parser.add_argument("--url", default=URL)
+    parser.add_argument("--repeat", type=int, default=3, help="Sequences per backend (medians are reported).")
     args = parser.parse_args()
     chosen = ("duckdb", "postgres") if args.backend == "both" else (args.backend,)
-    main(args.rows, args.chunk, chosen, args.url)
+    main(args.rows, args.chunk, chosen, args.url, args.repeat)

@@ -36,6 +36,9 @@ class TaskOutcome:
     seconds: float = 0.0
     outputs: Any = None
     exception: BaseException | None = None
+    #: What the task did beyond its row count, shown under the run summary (e.g. an incremental
+    #: task's due keys and rows in/out).
+    detail: str | None = None
 
 
 class Result:

@@ -14,6 +14,7 @@ from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
     from pipedag.core.flow import Stage
+    from pipedag.incremental.spec import Incremental
 
 
 class Task:
@@ -101,6 +102,28 @@ def _check_auto_version(fn: Callable[..., Any], input_type: type | None, lazy: b
         )
 
 
+class IncrementalTask(Task):
+    """A task declared with ``@materialize(incremental=Incremental(...))``: run record by record.
+
+    Its engine behaviour lives in :mod:`pipedag.incremental.kind`.
+    """
+
+    kind: ClassVar[str] = "incremental"
+
+    def __init__(self, fn: Callable[..., Any], *, incremental: Incremental, **options: Any) -> None:
+        super().__init__(fn, **options)
+        from pipedag.incremental.spec import Incremental
+
+        if not isinstance(incremental, Incremental):
+            raise WiringError(f"@materialize(incremental=...) on {fn.__qualname__} must be an Incremental(...).")
+        if self.lazy or self.nout != 1:
+            raise WiringError(
+                f"@materialize(incremental=...) on {fn.__qualname__}: an incremental task returns one frame "
+                "per chunk; it cannot be lazy or have several outputs."
+            )
+        self.incremental = incremental
+
+
 @dataclass(eq=False)
 class TaskNode:
     """One call of a task inside a flow: the task plus its (unresolved) arguments."""
@@ -178,6 +201,7 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    incremental: Incremental | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 
 
@@ -191,6 +215,7 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    incremental: Incremental | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Turn a function into a pipedag task whose results are materialized as tables.
 
@@ -208,11 +233,19 @@ def materialize(
         cache: Function called with the task's arguments (input tables as ``TableRef``); its
             JSON-like result joins the cache key, e.g. a file's modification time.
 
+        incremental: Recompute record by record: the function sees only the input rows of new
+            or changed keys and returns the result for those keys (see docs/incremental.md).
+
     Returns:
         A :class:`Task`, or a decorator producing one.
     """
 
     def decorate(func: Callable[..., Any]) -> Task:
+        if incremental is not None:
+            return IncrementalTask(
+                func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache,
+                incremental=incremental,
+            )
         return Task(func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache)
 
     return decorate(fn) if fn is not None else decorate

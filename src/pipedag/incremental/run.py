@@ -207,9 +207,12 @@ class IncrementalTask:
             fresh = df.NEW if prev is None else df.REFRESH
             return df.diff_select(current, None, self.keys, version_changed=False, max_attempts=1, fresh_reason=fresh)
         meta = self.store.metadata_schema
+        failures = None
+        if prev.counts.get("quarantined") or prev.counts.get("exhausted"):
+            failures = qualified(meta, prev.failures_table)
         return df.diff_select(
             current,
-            (qualified(meta, prev.state_table), qualified(meta, prev.failures_table)),
+            (qualified(meta, prev.state_table), failures),
             self.keys,
             version_changed=mode is Mode.FULL and prev.version != self.version,
             max_attempts=self.spec.max_attempts,

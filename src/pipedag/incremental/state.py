@@ -108,10 +108,42 @@ def load(store: SQLTableStore, stage: str, task: str) -> Registration | None:
 
 
 def load_all(store: SQLTableStore) -> list[Registration]:
-    """Every registered incremental task of the instance (for ``pipedag status``)."""
-    ensure_registry(store)
+    """Every registered incremental task of the instance (read-only: none before the first)."""
+    if incremental_tasks.name not in store.list_tables(store.metadata_schema):
+        return []
     t = incremental_tasks
     return [_registration(r) for r in store.execute(sa.select(t).order_by(t.c.stage, t.c.task))]
+
+
+STATUS_HEADERS = ("task", "keys", "last run", "processed", "deleted", "rows in", "rows out", "quarantined", "exhausted")
+
+
+QUARANTINE_HEADERS = ("task", "key", "attempts", "last error")
+
+
+def quarantined_keys(store: SQLTableStore, limit: int = 20) -> list[tuple[Any, ...]]:
+    """Up to ``limit`` quarantined keys per incremental task, with attempts and last error."""
+    rows: list[tuple[Any, ...]] = []
+    for r in load_all(store):
+        if not r.counts["quarantined"] and not r.counts["exhausted"]:
+            continue
+        table = qualified(store.metadata_schema, r.failures_table)
+        for found in store.execute_sql(f"SELECT * FROM {table} ORDER BY {ATTEMPTS} DESC LIMIT {int(limit)}"):
+            key = found[0] if len(r.keys) == 1 else tuple(found[: len(r.keys)])
+            attempts, error = found[len(r.keys) + 1], found[len(r.keys) + 2]
+            rows.append((f"{r.stage}.{r.task}", key, attempts, str(error).splitlines()[0][:100]))
+    return rows
+
+
+def status_rows(store: SQLTableStore) -> list[tuple[Any, ...]]:
+    """One ``pipedag status`` row per incremental task: key count and the last run's counts."""
+    return [
+        (
+            f"{r.stage}.{r.task}", r.counts["total"], r.run_id, r.counts["processed"], r.counts["deleted"],
+            r.counts["rows_in"], r.counts["rows_out"], r.counts["quarantined"], r.counts["exhausted"],
+        )
+        for r in load_all(store)
+    ]
 
 
 def _registration(row: Sequence[Any]) -> Registration:
