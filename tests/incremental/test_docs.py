@@ -21,12 +21,12 @@ def test_page_has_an_example() -> None:
 def test_example_runs(
     code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The example runs from a file in an empty folder and prints the documented output table."""
+    """The example runs from a file in an empty folder, prints the documented table and due keys."""
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "example.py"
     script.write_text(code)
-    runpy.run_path(str(script), run_name="__main__")
-    captured = capsys.readouterr()
-    out = captured.out + captured.err  # the run summary goes to stderr
-    assert "features.doubled: 2 keys due (1 new, 1 changed, 1 deleted): input 'events' changed; rows in 2, out 2" in out
+    names = runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
     assert " id  value2\n  1      20\n  2      40\n  3      66\n  4      80\n  5     100\n  7     140" in out
+    details = [o.detail for o in names["result"].outcomes if o.label == "features.doubled"]
+    assert details == ["2 keys due (1 new, 1 changed, 1 deleted): input 'events' changed; rows in 2, out 2"]
