@@ -207,3 +207,18 @@ def test_instances_never_share_key_state(harness: Harness, store_config: object)
     assert {"incremental_tasks"} <= harness.tables(schema)
     rows = harness.store.execute_sql(f"SELECT task FROM {qualified(schema, 'incremental_tasks')}")
     assert rows == [("doubled",)]
+
+
+def test_a_killed_run_leaves_nothing_behind(harness: Harness) -> None:
+    """Tables of a run that was killed before publishing are swept by the task's next run; its output is untouched."""
+    _, out = harness.run([harness.source(events(range(5)))])
+    meta = harness.store.metadata_schema
+    before = harness.tables(meta)
+    killed = harness.task([harness.source(events(range(5), [9] * 5))])
+    killed.execute(doubled)  # never published nor abandoned, as if the process died here
+    assert harness.tables(meta) != before
+    assert harness.rows(out) == [(i, 2 * i) for i in range(5)]
+    job, out = harness.run([harness.source(events(range(5), [9] * 5))])
+    state = {job.state_name, job.previous.state_table if job.previous else ""}
+    assert {t for t in harness.tables(meta) if t.startswith("inc_")} <= {*state, *(f"{s}_f" for s in state)}
+    assert harness.rows(out) == [(i, 18) for i in range(5)]
