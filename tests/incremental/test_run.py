@@ -10,7 +10,7 @@ from pipedag.errors import TaskError
 from pipedag.incremental import Incremental
 from pipedag.incremental.run import Mode
 from pipedag.store.identifiers import qualified
-from tests.incremental.conftest import Harness, doubled, events
+from tests.incremental.harness import Harness, doubled, events
 
 
 def test_first_run_then_noop(harness: Harness) -> None:
