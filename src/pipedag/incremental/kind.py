@@ -160,13 +160,13 @@ def _to_arrow(node: TaskNode, result: Any) -> pa.Table:
 
 
 def _retry_pending(store: SQLTableStore, node: TaskNode) -> str | None:
-    """Why a cache-valid incremental task must run anyway: quarantined keys wait for a retry."""
-    if st.incremental_tasks.name not in store.list_tables(store.metadata_schema):
-        return None
-    registration = st.load(store, node.stage.name, node.name)
-    if registration is None or not registration.counts.get("quarantined"):
-        return None
-    return f"{registration.counts['quarantined']} quarantined key(s) to retry"
+    """Why a cache-valid incremental task must run anyway: quarantined keys wait for a retry.
+
+    One small query on the cache-hit path (a cache hit means the task ran before, so its
+    registration table exists).
+    """
+    pending = st.quarantined_count(store, node.stage.name, node.name)
+    return f"{pending} quarantined key(s) to retry" if pending else None
 
 
 def _quarantine_report(job: IncrementalRun) -> str:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateTable
 
 from pipedag.cache.hashing import digest
+from pipedag.errors import StoreError
 from pipedag.store import metadata as md
 from pipedag.store.base import SQLTableStore
 from pipedag.store.identifiers import qualified, quote
@@ -105,6 +106,17 @@ def load(store: SQLTableStore, stage: str, task: str) -> Registration | None:
     t = incremental_tasks
     rows = store.execute(sa.select(t).where(t.c.stage == stage, t.c.task == task))
     return _registration(rows[0]) if rows else None
+
+
+def quarantined_count(store: SQLTableStore, stage: str, task: str) -> int:
+    """Keys of a task waiting for a retry (0 when it has no registration)."""
+    table = qualified(store.metadata_schema, incremental_tasks.name)
+    query = sa.text(f"SELECT quarantined FROM {table} WHERE stage = :stage AND task = :task")
+    try:
+        rows = store.execute_sql(*store.render(query.bindparams(stage=stage, task=task)))
+    except StoreError:  # no incremental task ever ran on this instance (metadata cleared)
+        return 0
+    return int(rows[0][0]) if rows else 0
 
 
 def load_all(store: SQLTableStore) -> list[Registration]:
