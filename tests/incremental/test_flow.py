@@ -273,3 +273,15 @@ def test_run_summary_shows_rows_in_and_out(store_config: ConfigContext) -> None:
     text = render_summary(flow.run(store_config).outcomes, 1.0)
     assert "features.doubled: 1 keys due (1 new): input 'events' changed" in text
     assert "more.plus_one: 1 keys due (1 new)" in text and "rows in 1, out 1" in text
+
+
+def test_parallel_engine_gives_the_same_tables(store_config: ConfigContext) -> None:
+    """Under ParallelEngine (a connection per worker thread) incremental tasks publish the same tables."""
+    from pipedag import ParallelEngine
+
+    flow = build()
+    assert flow.run(store_config, engine=ParallelEngine(workers=2)).successful
+    SOURCE["events"] = pd.DataFrame({"id": range(1, 9), "value": [1, 2, 3, 4, 50, 6, 7, 8]})
+    assert flow.run(store_config, engine=ParallelEngine(workers=2)).successful
+    expected = [(i, 2 * v + 1) for i, v in zip(range(1, 9), [1, 2, 3, 4, 50, 6, 7, 8], strict=True)]
+    assert table(store_config, "more", "plus_one") == expected
