@@ -49,17 +49,17 @@ class Applier:
         self._trim_state()
         if not self.failed:
             empty = f"SELECT {self._keys()}, NULL AS {st.FAILED_HASH}, 0 AS {st.ATTEMPTS}, NULL AS {st.ERROR} " \
-                f"FROM {task._due} WHERE 1 = 0"
+                f"FROM {task.due_table} WHERE 1 = 0"
             store.execute_sql(st.create_failures_sql(store, st.failures_name(task.state_name), task.keys, empty))
-            task._created.append((store.metadata_schema, st.failures_name(task.state_name)))
+            task.created.append((store.metadata_schema, st.failures_name(task.state_name)))
         if store.index_key_lookups:
-            store.execute_sql(f"ALTER TABLE {task._due} ADD PRIMARY KEY ({self._keys()})")
-        store.analyze(task._due)
+            store.execute_sql(f"ALTER TABLE {task.due_table} ADD PRIMARY KEY ({self._keys()})")
+        store.analyze(task.due_table)
         counts = task.plan().counts
         task.summary.processed = sum(counts.get(r, 0) for r in df.PROCESSED) - len(task.summary.failed)
         if task.previous is not None:
             meta = store.metadata_schema
-            task._superseded += [(meta, task.previous.state_table), (meta, task.previous.failures_table)]
+            task.superseded += [(meta, task.previous.state_table), (meta, task.previous.failures_table)]
         generation = (task.previous.generation if task.previous else 0) + 1
         output = self._output(target, task.summary.rows_out, changed=True)
         registration = self._registration(generation, output, task.summary.processed)
@@ -73,8 +73,8 @@ class Applier:
         if self.failed or any(counts.get(r) for r in counts if r not in df.PROCESSED):
             condition = f"d.{df.REASON} NOT IN ({_PROCESSED})"
             if self.failed:
-                condition += f" OR {self._exists(task._failures, 'f', 'd')}"
-            self.store.execute_sql(f"DELETE FROM {task._due} AS d WHERE {condition}")
+                condition += f" OR {self._exists(task.new_failures_table, 'f', 'd')}"
+            self.store.execute_sql(f"DELETE FROM {task.due_table} AS d WHERE {condition}")
 
     def _key_output(self, physical: str) -> None:
         task, store = self.task, self.store
@@ -98,30 +98,30 @@ class Applier:
         state, failures = qualified(meta, prev.state_table), qualified(meta, prev.failures_table)
         replaced = f"d.{df.REASON} <> '{df.EXHAUSTED}'"
         if self.failed:
-            replaced += f" AND NOT {self._exists(task._failures, 'f', 'd')}"
+            replaced += f" AND NOT {self._exists(task.new_failures_table, 'f', 'd')}"
         removed_rows = self._count(f"SELECT COUNT(*) FROM {output} AS o WHERE {self._due_exists('o', replaced)}")
         removed_keys = self._count(
-            f"SELECT COUNT(*) FROM {task._due} AS d WHERE d.{df.REASON} = '{df.DELETED}' "
+            f"SELECT COUNT(*) FROM {task.due_table} AS d WHERE d.{df.REASON} = '{df.DELETED}' "
             f"AND {self._exists(state, 's', 'd')}"
         )
         statements: list[Statement] = [f"DELETE FROM {output} AS o WHERE {self._due_exists('o', replaced)}"]
         if schema is not None:
             columns = ", ".join(quote(n) for n in schema.names)
-            delta = qualified(task.schema, task._delta_name)
+            delta = qualified(task.schema, task.delta_name)
             statements.append(f"INSERT INTO {output} ({columns}) SELECT {columns} FROM {delta}")
         statements.append(f"DELETE FROM {state} AS o WHERE {self._due_exists('o', replaced)}")
         state_columns = f"{self._keys()}, {df.HASH}, {df.REASON}, {df.CHUNK}, {df.RUN}"
         succeeded = f"d.{df.REASON} IN ({_PROCESSED})"
         if self.failed:
-            succeeded += f" AND NOT {self._exists(task._failures, 'f', 'd')}"
+            succeeded += f" AND NOT {self._exists(task.new_failures_table, 'f', 'd')}"
         statements.append(
-            f"INSERT INTO {state} ({state_columns}) SELECT {state_columns} FROM {task._due} AS d WHERE {succeeded}"
+            f"INSERT INTO {state} ({state_columns}) SELECT {state_columns} FROM {task.due_table} AS d WHERE {succeeded}"
         )
         if self.failed or prev.counts.get("quarantined", 0) or prev.counts.get("exhausted", 0):
             retried = f"d.{df.REASON} <> '{df.EXHAUSTED}'"
             statements.append(f"DELETE FROM {failures} AS o WHERE {self._due_exists('o', retried)}")
         if self.failed:
-            statements.append(f"INSERT INTO {failures} SELECT * FROM {task._failures}")
+            statements.append(f"INSERT INTO {failures} SELECT * FROM {task.new_failures_table}")
         counts = task.plan().counts
         processed = sum(counts.get(r, 0) for r in df.PROCESSED) - len(task.summary.failed)
         task.summary.processed = processed
@@ -139,8 +139,8 @@ class Applier:
             return 0
         task = self.task
         return self._count(
-            f"SELECT COUNT(*) FROM {task._due} AS d WHERE d.{df.REASON} = '{df.NEW}' "
-            f"AND {self._exists(task._failures, 'f', 'd')}"
+            f"SELECT COUNT(*) FROM {task.due_table} AS d WHERE d.{df.REASON} = '{df.NEW}' "
+            f"AND {self._exists(task.new_failures_table, 'f', 'd')}"
         )
 
     # ------------------------------------------------------------- helpers
@@ -186,4 +186,4 @@ class Applier:
         return f"EXISTS (SELECT 1 FROM {table} AS {alias} WHERE {match})"
 
     def _due_exists(self, alias: str, condition: str) -> str:
-        return self._exists(self.task._due, "d", alias).removesuffix(")") + f" AND {condition})"
+        return self._exists(self.task.due_table, "d", alias).removesuffix(")") + f" AND {condition})"

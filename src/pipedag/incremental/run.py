@@ -126,6 +126,15 @@ class IncrementalTask:
         full_refresh: Recompute every key from scratch.
         primary_key: Primary key to declare on the output table (default: an index on the keys
             where the backend wants one).
+
+    Attributes:
+        state_name: Name of this run's due-keys table, which becomes the next key-state
+            generation after a full build.
+        due_table: That table, qualified.
+        new_failures_table: The quarantined keys this run wrote (qualified).
+        delta_name: Table in the stage's data schema receiving a delta run's new rows.
+        created / scratch / superseded: ``(schema, table)`` of the new generation, of helper
+            tables, and of the generation the publish replaces.
     """
 
     def __init__(
@@ -160,13 +169,13 @@ class IncrementalTask:
         self._applier: Applier | None = None
         meta = store.metadata_schema
         self.state_name = st.state_table_name(stage, task, run_id)
-        self._due = qualified(meta, self.state_name)
-        self._failures = qualified(meta, st.failures_name(self.state_name))
+        self.due_table = qualified(meta, self.state_name)
+        self.new_failures_table = qualified(meta, st.failures_name(self.state_name))
         self._raw_failures = f"{self.state_name}_x"
-        self._delta_name = f"_pd_delta_{digest(f'{self.label}/{run_id}')[:16]}"
-        self._created: list[tuple[str, str]] = []  # new state/output tables, dropped if the run is abandoned
-        self._scratch: list[tuple[str, str]] = []  # helper tables, dropped in any case
-        self._superseded: list[tuple[str, str]] = []  # the previous generation, dropped on publishing
+        self.delta_name = f"_pd_delta_{digest(f'{self.label}/{run_id}')[:16]}"
+        self.created: list[tuple[str, str]] = []  # new state/output tables, dropped if the run is abandoned
+        self.scratch: list[tuple[str, str]] = []  # helper tables, dropped in any case
+        self.superseded: list[tuple[str, str]] = []  # the previous generation, dropped on publishing
 
     # ------------------------------------------------------------------ plan
 
@@ -265,10 +274,10 @@ class IncrementalTask:
         store = self.store
         self._sweep()
         store.execute_sql(
-            f"CREATE TABLE {self._due} AS {df.due_select(self._diff(mode), self.spec.chunk_size, self.run_id)}"
+            f"CREATE TABLE {self.due_table} AS {df.due_select(self._diff(mode), self.spec.chunk_size, self.run_id)}"
         )
-        (self._created if mode is Mode.FULL else self._scratch).append((store.metadata_schema, self.state_name))
-        store.analyze(self._due)
+        (self.created if mode is Mode.FULL else self.scratch).append((store.metadata_schema, self.state_name))
+        store.analyze(self.due_table)
         counts, chunks = self._due_counts()
         self._plan = DuePlan(mode, why, counts)
         if counts.get(df.NULL_KEY):
@@ -297,7 +306,7 @@ class IncrementalTask:
 
     def _due_counts(self) -> tuple[dict[str, int], int]:
         rows = self.store.execute_sql(
-            f"SELECT {df.REASON}, COUNT(*), MAX({df.CHUNK}) FROM {self._due} GROUP BY {df.REASON}"
+            f"SELECT {df.REASON}, COUNT(*), MAX({df.CHUNK}) FROM {self.due_table} GROUP BY {df.REASON}"
         )
         counts = {str(r): int(n) for r, n, _ in rows}
         chunks = max((int(c) + 1 for r, _, c in rows if r in df.PROCESSED), default=0)
@@ -318,12 +327,12 @@ class IncrementalTask:
         Returns:
             The schema of the rows written, or None when nothing was written.
         """
-        destination = target if mode is Mode.FULL else self._delta_name
+        destination = target if mode is Mode.FULL else self.delta_name
         schema: pa.Schema | None = None if mode is Mode.FULL else self.store.arrow_schema(self.schema, target)
         created, pending = False, []
         per_window = max(1, ch.WINDOW_ROWS // self.spec.chunk_size)
         quarantine = self.spec.on_error == "quarantine"
-        for chunk in ch.read_windows(self.store, self._due, self.sources, self.keys, chunks, self.spec.chunk_size):
+        for chunk in ch.read_windows(self.store, self.due_table, self.sources, self.keys, chunks, self.spec.chunk_size):
             if chunk.keys.num_rows:
                 results = ch.call_chunk(self._call, chunk, self.sources, self.keys, quarantine, self.label, chunks)
                 self._count(results)
@@ -355,7 +364,7 @@ class IncrementalTask:
             return True
         self.store.execute_sql(f"DROP TABLE IF EXISTS {qualified(self.schema, name)}")  # a crashed run's
         self.store.write_arrow(self.schema, name, data)
-        (self._created if mode is Mode.FULL else self._scratch).append((self.schema, name))
+        (self.created if mode is Mode.FULL else self.scratch).append((self.schema, name))
         return True
 
     def _conform(self, output: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -384,22 +393,22 @@ class IncrementalTask:
             return False
         store, meta = self.store, self.store.metadata_schema
         key_list = ", ".join(quote(k) for k in self.keys)
-        key_schema = store.query_arrow(f"SELECT {key_list} FROM {self._due} WHERE 1 = 0").schema
+        key_schema = store.query_arrow(f"SELECT {key_list} FROM {self.due_table} WHERE 1 = 0").schema
         raw = ch.quarantine_table(store, meta, self._raw_failures, self.keys, key_schema, self.summary.failed)
-        self._scratch.append((meta, self._raw_failures))
+        self.scratch.append((meta, self._raw_failures))
         attempts, join = "1", ""
         if mode is Mode.DELTA and self.previous is not None:
             attempts = f"CASE WHEN p.{st.FAILED_HASH} = d.{df.HASH} THEN p.{st.ATTEMPTS} + 1 ELSE 1 END"
             join = f" LEFT JOIN {qualified(meta, self.previous.failures_table)} AS p USING ({key_list})"
         select = (
             f"SELECT {key_list}, d.{df.HASH} AS {st.FAILED_HASH}, {attempts} AS {st.ATTEMPTS}, "
-            f"r.{st.ERROR} AS {st.ERROR} FROM {raw} AS r JOIN {self._due} AS d USING ({key_list}){join}"
+            f"r.{st.ERROR} AS {st.ERROR} FROM {raw} AS r JOIN {self.due_table} AS d USING ({key_list}){join}"
         )
         store.execute_sql(st.create_failures_sql(store, st.failures_name(self.state_name), self.keys, select))
-        (self._created if mode is Mode.FULL else self._scratch).append((meta, st.failures_name(self.state_name)))
+        (self.created if mode is Mode.FULL else self.scratch).append((meta, st.failures_name(self.state_name)))
         (quarantined, failed), = store.execute_sql(
             f"SELECT SUM(CASE WHEN {st.ATTEMPTS} < {int(self.spec.max_attempts)} THEN 1 ELSE 0 END), COUNT(*) "
-            f"FROM {self._failures}"
+            f"FROM {self.new_failures_table}"
         )
         self.summary.quarantined = int(quarantined or 0)
         self.summary.exhausted += int(failed) - self.summary.quarantined
@@ -427,7 +436,7 @@ class IncrementalTask:
         """
         if self._applier is None:
             return []
-        drops: list[Statement] = [f"DROP TABLE IF EXISTS {qualified(*t)}" for t in self._scratch + self._superseded]
+        drops: list[Statement] = [f"DROP TABLE IF EXISTS {qualified(*t)}" for t in self.scratch + self.superseded]
         return [self._render(s) for s in [*self._applier.statements, *drops]]
 
     def _render(self, statement: Statement) -> tuple[str, list[Any]]:
@@ -440,13 +449,13 @@ class IncrementalTask:
         self._require(Phase.EXECUTED)
         for sql, params in self.statements:
             self.store.execute_sql(sql, params)
-        self._created, self._scratch, self._superseded = [], [], []
+        self.created, self.scratch, self.superseded = [], [], []
         self.phase = Phase.DONE
 
     @property
     def written(self) -> list[tuple[str, str]]:
         """``(schema, table)`` of every table the run made: to drop if the stage is not published."""
-        return self._created + self._scratch
+        return self.created + self.scratch
 
     @property
     def output(self) -> OutputTable:
@@ -463,8 +472,8 @@ class IncrementalTask:
         """
         if self.phase is Phase.DONE:
             return
-        self._drop(self._scratch + self._created)
-        self._created, self._scratch, self._superseded, self._applier = [], [], [], None
+        self._drop(self.scratch + self.created)
+        self.created, self.scratch, self.superseded, self._applier = [], [], [], None
         self.phase = Phase.DONE
 
     def _drop(self, tables: list[tuple[str, str]]) -> None:
