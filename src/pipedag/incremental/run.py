@@ -159,7 +159,6 @@ class IncrementalTask:
         self.keys = resolve_keys(self.label, spec.key_columns, self.sources)
         self.types = key_types(self.label, self.keys, self.sources)
         self.schema = store.data_schema(stage)
-        st.ensure_registry(store)
         self.previous = st.load(store, stage, task)
         self.phase = Phase.NEW
         self.summary = RunSummary()
@@ -272,6 +271,7 @@ class IncrementalTask:
 
     def _compute(self, mode: Mode, why: str) -> OutputTable:
         store = self.store
+        st.ensure_registry(store)
         self._sweep()
         store.execute_sql(
             f"CREATE TABLE {self.due_table} AS {df.due_select(self._diff(mode), self.spec.chunk_size, self.run_id)}"

@@ -102,8 +102,10 @@ def ensure_registry(store: SQLTableStore) -> None:
 
 
 def load(store: SQLTableStore, stage: str, task: str) -> Registration | None:
-    """The task's registration, or None before its first successful run."""
+    """The task's registration, or None before its first successful run (read-only)."""
     t = incremental_tasks
+    if t.name not in store.list_tables(store.metadata_schema):
+        return None  # no incremental task ever ran on this instance
     rows = store.execute(sa.select(t).where(t.c.stage == stage, t.c.task == task))
     return _registration(rows[0]) if rows else None
 
