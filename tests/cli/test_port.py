@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import runpy
 import textwrap
 import warnings
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -80,7 +80,9 @@ def test_port_shows_a_diff_and_reports_without_writing(tmp_path: Path) -> None:
     assert (root / "flow.py").read_text() == PROGRAM and (root / "pipedag.yaml").read_text() == CONFIG
 
 
-def test_ported_project_runs(tmp_path: Path) -> None:
+def test_ported_project_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """After --write the program runs on pipedag and the converted pipedag.yaml loads without warnings."""
     root = project(tmp_path)
     result = CliRunner().invoke(cli, ["port", "--write", str(root / "flow.py"), str(root / "pipedag.yaml")])
@@ -92,11 +94,10 @@ def test_ported_project_runs(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         cfg = PipedagConfig(yaml.safe_load((root / "pipedag.yaml").read_text()))
     assert cfg.raw["instances"]["full"]["lock_manager"] == {"class": "none"}
-    run = subprocess.run(
-        [sys.executable, "flow.py"], cwd=root, capture_output=True, text=True, env={"PORT_DIR": str(root), "PATH": ""}
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().splitlines()[-1] == "3"
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("PORT_DIR", str(root))
+    runpy.run_path(str(root / "flow.py"), run_name="__main__")
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "3"
 
 
 def test_unknown_module_and_missing_names_are_reported(tmp_path: Path) -> None:

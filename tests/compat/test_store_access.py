@@ -14,20 +14,20 @@ def numbers() -> pd.DataFrame:
     return pd.DataFrame({"n": range(DATA["rows"])})
 
 
-def test_stage_hash_changes_exactly_with_the_stage_content(store_config: ConfigContext) -> None:
+def test_stage_hash_changes_exactly_with_the_stage_content(duckdb_config: ConfigContext) -> None:
     """A cache-valid rerun keeps the hash; new content changes it; an unpublished stage has its own hash."""
     with Flow("hashing") as flow, Stage("s") as stage:
         numbers()
-    access = store_config.store.table_store
+    access = duckdb_config.store.table_store
     empty = access.get_stage_hash(stage)
-    flow.run(config=store_config)
+    flow.run(config=duckdb_config)
     first = access.get_stage_hash(stage)
-    flow.run(config=store_config)
+    flow.run(config=duckdb_config)
     assert access.get_stage_hash("s") == first != empty
     DATA["rows"] = 3
     try:
-        flow.run(config=store_config)
+        flow.run(config=duckdb_config)
     finally:
         DATA["rows"] = 2
     assert access.get_stage_hash(stage) not in (first, empty)
-    assert access.schema_prefix == store_config.schema_prefix
+    assert access.schema_prefix == duckdb_config.schema_prefix

@@ -101,3 +101,14 @@ def test_pipedag_own_file_is_unchanged(tmp_path: Path) -> None:
     raw = {"name": "p", "instances": {"a": {"table_store": {"args": {"url": "duckdb:///x.duckdb"}}}}}
     result = translate(raw)
     assert result.config == raw and not result.ignored and not result.mapped
+
+
+def test_orchestration_classes_map_to_engines_and_pipedag_blocks_stay(tmp_path: Path) -> None:
+    """A peer engine class becomes pipedag's orchestration.engine; pipedag's own block is left alone."""
+    dask = peer_file(tmp_path, orchestration={"class": "pydiverse.pipedag.engine.DaskEngine", "args": {}})
+    assert translate(dask).config["instances"]["full"]["orchestration"] == {"engine": "dask"}
+    own = peer_file(tmp_path, orchestration={"engine": "parallel", "workers": 2})
+    assert translate(own).config["instances"]["full"]["orchestration"] == {"engine": "parallel", "workers": 2}
+    prefect = translate(peer_file(tmp_path, orchestration={"class": "pydiverse.pipedag.engine.PrefectEngine"}))
+    assert "orchestration" not in prefect.config["instances"]["full"]
+    assert any("PrefectEngine" in reason for _, reason in prefect.ignored)

@@ -220,3 +220,22 @@ def test_core_config_module_and_disable_stage_locking(tmp_path: Path) -> None:
     assert cfg.lock_manager == "none" and cfg.instance_id == "i"
     assert cfg.blob_store_args["base_path"] == str(tmp_path / "b")
     assert from_core_config is create_basic_pipedag_config
+
+
+def test_container_module_reexports_the_wrappers() -> None:
+    """pipedag.container offers Table, Blob, RawSql and ExternalTableReference, as the peer's module does."""
+    import pipedag
+    from pipedag import container
+
+    assert all(getattr(container, name) is getattr(pipedag, name) for name in container.__all__)
+
+
+def test_peer_run_options_for_cache_validation(duckdb_config: ConfigContext) -> None:
+    """flow.run(cache_validation_mode=..., ignore_task_version=...) act like the config's cache_validation."""
+    with Flow("peer_modes") as flow, Stage("s"):
+        people()
+    flow.run(config=duckdb_config)
+    forced = flow.run(config=duckdb_config, cache_validation_mode=CacheValidationMode.FORCE_CACHE_INVALID)
+    assert forced.task_states["s.people"] is TaskState.RAN
+    ignoring = flow.run(config=duckdb_config, ignore_task_version=True, disable_cache_function=True)
+    assert "ignore_task_version" in ignoring.outcomes[0].reason

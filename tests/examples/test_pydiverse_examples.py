@@ -107,7 +107,7 @@ def multi_instance_config(
 
 
 def test_multi_instance_full_then_mini_and_midi(multi_instance_config: tuple[PipedagConfig, str]) -> None:
-    """full loads the source; mini and midi copy its first rows with SQL and rerun cache-valid."""
+    """full loads the source; mini and midi copy its first rows with SQL, rerun cache-valid, and follow a new full."""
     program = load("pydiverse_multi_instance/multi_instance_pipeline.py")
     config, suffix = multi_instance_config
     source = program.measurements
@@ -120,15 +120,8 @@ def test_multi_instance_full_then_mini_and_midi(multi_instance_config: tuple[Pip
         pd.testing.assert_frame_equal(stations2, source[["station"]].head(rows) * 2, check_dtype=False)
     again, _, _ = program.run_instance(config, "mini" + suffix)
     assert states(again) == {TaskState.CACHE_VALID}
-
-
-def test_multi_instance_sample_follows_a_new_full_version(multi_instance_config: tuple[PipedagConfig, str]) -> None:
-    """When full publishes new input, mini's cache function (get_stage_hash) makes it copy again."""
-    program = load("pydiverse_multi_instance/multi_instance_pipeline.py")
-    config, suffix = multi_instance_config
-    program.run_instance(config, "full" + suffix)
-    program.run_instance(config, "mini" + suffix)
-    program.measurements = program.measurements.assign(rain=program.measurements["rain"] + 1)
+    # full publishes new input: mini's cache function (get_stage_hash of full's stage) makes it copy again
+    program.measurements = source.assign(rain=source["rain"] + 1)
     program.run_instance(config, "full" + suffix)
     result, _, rain4 = program.run_instance(config, "mini" + suffix)
     assert result.task_states["stage_1.copy_sample"] is TaskState.RAN

@@ -23,7 +23,6 @@ PEER = "pydiverse.pipedag"
 #: Peer modules whose pipedag counterpart has another path.
 MODULES = {
     "pydiverse.pipedag.materialize.debug": "pipedag.debug",
-    "pydiverse.pipedag.container": "pipedag",
     "pydiverse.pipedag.materialize": "pipedag",
     "pydiverse.pipedag.materialize.core": "pipedag",
     "pydiverse.pipedag.core": "pipedag",

@@ -53,7 +53,8 @@ _IGNORED_INSTANCE_KEYS = {
 _IGNORED_STORE_ARGS = {
     "print_materialize": "pipedag logs what it materializes at debug level (PIPEDAG_LOG_LEVEL=debug)",
     "print_sql": "pipedag logs its SQL at debug level (PIPEDAG_LOG_LEVEL=debug)",
-    "hook_args": "pipedag's table-type hooks take no arguments: frames always travel through Arrow",
+    "hook_args": "pipedag's table-type hooks take no arguments; pick Arrow dtypes per task with "
+    "input_type=(pandas.DataFrame, 'arrow')",
     "avoid_drop_create_schema": "pipedag never drops a schema: it publishes stages by swapping views",
     "max_concurrent_copy_operations": "pipedag never copies cache-valid tables",
     "sqlalchemy_pool_size": "pipedag keeps one connection per run",
@@ -87,7 +88,6 @@ _LOCK_MANAGERS = {
     "backend.lock.FileLockManager": "file",
     "backend.lock.NoLockManager": "none",
 }
-_ENGINES = ("engine.SequentialEngine", "engine.sequential.SequentialEngine")
 _COMMIT_TECHNIQUES = {"schema_swap": "view_swap", "read_views": "view_swap", "view_swap": "view_swap"}
 
 
@@ -239,14 +239,26 @@ class _Translator:
         self.mapped.append((f"{path}.class", f"{PEER}{peer} -> {kind}"))
 
     def orchestration(self, block: dict[str, Any], path: str) -> None:
-        engine = block.pop("orchestration")
-        peer = _peer_path(engine.get("class")) if isinstance(engine, dict) else None
-        if peer in _ENGINES:
-            self.mapped.append((f"{path}.orchestration", "pipedag runs tasks sequentially in this process"))
+        engine = block["orchestration"]
+        if not isinstance(engine, dict) or "class" not in engine:
+            return  # pipedag's own block (engine / workers / address)
+        peer = _peer_path(engine["class"]) or str(engine["class"])
+        short = peer.rsplit(".", 1)[-1]
+        args = engine.get("args") or {}
+        if short == "SequentialEngine":
+            block["orchestration"] = {"engine": "sequential"}
+        elif short == "DaskEngine":
+            block["orchestration"] = {"engine": "dask"}
+            if isinstance(args, dict) and isinstance(args.get("address"), str):
+                block["orchestration"]["address"] = args["address"]
+        else:
+            block.pop("orchestration")
+            self.ignored.append(
+                (f"{path}.orchestration", f"pipedag has no {short}; tasks run on the sequential engine, "
+                 "results are the same (orchestration.engine: parallel or dask spreads them out)")
+            )
             return
-        self.ignored.append(
-            (f"{path}.orchestration", "pipedag runs tasks sequentially in this process; results are the same")
-        )
+        self.mapped.append((f"{path}.orchestration.class", f"{engine['class']} -> {block['orchestration']}"))
 
 
 def translate(raw: dict[str, Any], source: str = "pipedag.yaml") -> Translation:

@@ -182,6 +182,9 @@ class Flow:
         cache_validation: CacheValidation | str | None = None,
         engine: Engine | None = None,
         full_refresh: Sequence[str] = (),
+        cache_validation_mode: str | None = None,
+        disable_cache_function: bool | None = None,
+        ignore_task_version: bool | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -201,6 +204,9 @@ class Flow:
                 or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
             full_refresh: Incremental tasks to recompute from scratch, by name (``"doubled"``) or
                 label (``"features.doubled"``).
+            cache_validation_mode: pydiverse.pipedag's name for ``cache_validation`` (a mode).
+            disable_cache_function: Override the config's ``cache_validation.disable_cache_function``.
+            ignore_task_version: Override the config's ``cache_validation.ignore_task_version``.
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -230,6 +236,7 @@ class Flow:
             if isinstance(cache_validation, str):
                 cache_validation = CacheValidation(mode=cache_validation)
             ctx = replace(ctx, cache_validation=cache_validation)
+        ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
         token = context.full_refresh_var.set(self._incremental_labels(full_refresh))
         try:
             return run_flow(
@@ -292,3 +299,21 @@ def _stage_names(flow: Flow, components: list[Any]) -> list[str] | None:
         if name not in names:
             names.append(name)
     return names
+
+
+def _peer_cache_options(
+    ctx: ConfigContext, mode: str | None, disable_cache_function: bool | None, ignore_task_version: bool | None
+) -> ConfigContext:
+    """Apply pydiverse.pipedag's separate ``flow.run`` cache options to the run's config."""
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {}
+    if mode is not None:
+        changes["mode"] = mode
+    if disable_cache_function is not None:
+        changes["disable_cache_function"] = disable_cache_function
+    if ignore_task_version is not None:
+        changes["ignore_task_version"] = ignore_task_version
+    if not changes:
+        return ctx
+    return replace(ctx, cache_validation=replace(ctx.cache_validation, **changes))

@@ -36,7 +36,7 @@ class Task:
         *,
         name: str | None,
         version: str | None,
-        input_type: type | None,
+        input_type: type | tuple[type, str] | None,
         lazy: bool,
         nout: int,
         cache: Callable[..., Any] | None,
@@ -48,15 +48,15 @@ class Task:
                 f"@materialize(version={version!r}) on {fn.__qualname__}: version must be a string "
                 "such as '1.0' (or None to run the task every time)."
             )
-        input_type = normalize_input_type(input_type, f"@materialize on {fn.__qualname__}")
+        resolved: type | None = normalize_input_type(input_type, f"@materialize on {fn.__qualname__}")
         if version == "AUTO_VERSION":
-            _check_auto_version(fn, input_type, lazy)
+            _check_auto_version(fn, resolved, lazy)
         if cache is not None and not callable(cache):
             raise WiringError(f"@materialize(cache=...) on {fn.__qualname__} must be a function.")
         self.fn = fn
         self.name = name or fn.__name__
         self.version = version
-        self.input_type = input_type
+        self.input_type = resolved
         self.lazy = lazy
         self.nout = nout
         self.cache = cache
@@ -197,7 +197,7 @@ def materialize(
     *,
     name: str | None = None,
     version: str | None = None,
-    input_type: type | None = None,
+    input_type: type | tuple[type, str] | None = None,
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
@@ -211,7 +211,7 @@ def materialize(
     *,
     name: str | None = None,
     version: str | None = None,
-    input_type: type | None = None,
+    input_type: type | tuple[type, str] | None = None,
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,

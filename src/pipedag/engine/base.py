@@ -14,6 +14,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from pipedag.context import running_task
+from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import kind_of
 from pipedag.engine.task_runner import RunContext, TaskRunner
 
@@ -51,7 +53,10 @@ class Work:
         self.decision.start = time.perf_counter() - self.decided_in  # clocks differ between processes
         ctx = RunContext(store, self.config, self.run_id, blobs)
         runner = TaskRunner(ctx, self.history, self.table_owners)
-        return kind_of(self.decision.node.task).execute(runner, self.decision)
+        node = self.decision.node
+        tables = ImperativeTables(runner, node, self.decision.imperative)
+        with running_task(node, self.config, self.run_id, tables):  # ConfigContext.get() etc. in the task
+            return kind_of(node.task).execute(runner, self.decision)
 
 
 class Engine(Protocol):

@@ -15,6 +15,7 @@ fixing in a debugger).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pipedag.cache.hashing import stable_hash
@@ -28,21 +29,46 @@ if TYPE_CHECKING:
     from pipedag.engine.task_runner import TaskRunner
 
 
+@dataclass
+class ImperativeState:
+    """What a task materialized while it was decided (lazy tasks run then), handed on to its execution.
+
+    Plain data, so that it travels with the decision to a worker in another process.
+    """
+
+    tables: dict[str, TableRef] = field(default_factory=dict)
+    written: list[TableRef] = field(default_factory=list)
+    unnamed: int = 0
+
+
 class ImperativeTables:
     """The tables one task call materialized imperatively.
 
     Args:
-        runner: The runner executing the task.
+        runner: The runner deciding or executing the task.
         node: The task call.
+        state: What was materialized while the task was decided, if anything.
+        dry: Predicting only (``pipedag plan``): write nothing. A table that does not exist yet is
+            handed out under the physical name it would get, without columns.
     """
 
-    def __init__(self, runner: TaskRunner, node: TaskNode) -> None:
+    def __init__(
+        self, runner: TaskRunner, node: TaskNode, state: ImperativeState | None = None, dry: bool = False
+    ) -> None:
         self.runner = runner
         self.node = node
-        self.tables: dict[str, TableRef] = {}
-        self.written: list[TableRef] = []
+        self.dry = dry
+        state = state or ImperativeState()
+        self.tables: dict[str, TableRef] = dict(state.tables)
+        self.written: list[TableRef] = list(state.written)
         self._handed_out: list[tuple[Any, TableRef]] = []  # objects kept alive so id() stays unique
-        self._unnamed = 0
+        self._unnamed = state.unnamed
+
+    def state(self) -> ImperativeState | None:
+        """Plain-data snapshot for the task's decision (None when nothing was materialized)."""
+        if not self.tables:
+            return None
+        return ImperativeState(dict(self.tables), list(self.written), self._unnamed)
 
     def materialize(self, table: Table, return_as_type: Any = None) -> Any:
         """Store ``table`` now and return it as ``return_as_type`` (default: the task's input type).
@@ -123,6 +149,8 @@ class ImperativeTables:
         store, stage = self.runner.ctx.store, self.node.stage.name
         schema = store.data_schema(stage)
         physical = store.physical_name(name, identity)
+        if self.dry:
+            return TableRef(stage, name, schema, physical, identity)
         replaced = self.tables.get(name)
         if replaced is not None and replaced in self.written:
             store.drop_tables([replaced])  # the same name materialized again in this call: last one wins

@@ -19,8 +19,10 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipedag.context import running_task
 from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.engine.base import Work
+from pipedag.engine.imperative import ImperativeTables
 from pipedag.engine.kinds import TaskKind, kind_of
 from pipedag.engine.task_runner import TaskRunner
 from pipedag.errors import TaskError
@@ -88,6 +90,7 @@ class Scheduler:
         self._prepared: set[str] = set()
         self._drops: list[tuple[str, list[TableRef], list[str]]] = []
         self._index = 0
+        self._predicting = False
 
     def _dependencies(self, node: TaskNode) -> list[TaskNode]:
         deps = self.kinds[node].dependencies(node)
@@ -101,7 +104,12 @@ class Scheduler:
 
     def decide(self, node: TaskNode) -> Decision:
         """The one decision path: ``node``'s cache key, whether it must run, and why."""
-        return self.kinds[node].decide(self.runner(node.stage), node)
+        runner = self.runner(node.stage)
+        tables = ImperativeTables(runner, node, dry=self._predicting)
+        with running_task(node, self.ctx.config, self.ctx.run_id, tables):  # lazy tasks are called here
+            decision = self.kinds[node].decide(runner, node)
+        decision.imperative = tables.state()
+        return decision
 
     def predict(self) -> Iterator[tuple[TaskNode, Decision | None, TaskNode | None]]:
         """Walk the tasks as a run would, deciding without executing (``pipedag plan``).
@@ -110,6 +118,7 @@ class Scheduler:
             ``(node, decision, None)`` for a decided task, or ``(node, None, upstream)`` when
             an input comes from ``upstream``, which would run first.
         """
+        self._predicting = True
         while self._ready:
             node = self.tasks[heapq.heappop(self._ready)]
             waiting = [u for u in node.upstream if u not in self.ctx.values]

@@ -31,6 +31,7 @@ from pipedag.core.result import TaskOutcome, TaskState
 from pipedag.core.table import UNIQUE_SUFFIX, Table, TableRef
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs, map_outputs
 from pipedag.engine.imperative import (
+    ImperativeState,
     ImperativeTables,
     imperative_extra,
     imperative_identities,
@@ -88,6 +89,7 @@ class Decision:
         hit: The cached record when the task is cache-valid.
         result: What a lazy task's function returned (lazy tasks are called while deciding).
         outputs: The tables found in ``result``.
+        imperative: Tables the task materialized imperatively while it was decided.
     """
 
     node: TaskNode
@@ -100,6 +102,7 @@ class Decision:
     hit: TaskRecord | None = None
     result: Any = None
     outputs: list[_Output] | None = None
+    imperative: ImperativeState | None = None
 
     @property
     def cache_valid(self) -> bool:
@@ -334,7 +337,8 @@ class TaskRunner:
 
     def run(self, node: TaskNode) -> TaskRun:
         """Decide whether ``node`` is cache-valid, run it if not, and store its outputs."""
-        with running_task(node, self.ctx.config, self.ctx.run_id, ImperativeTables(self, node)):
+        tables = ImperativeTables(self, node)
+        with running_task(node, self.ctx.config, self.ctx.run_id, tables):
             if isinstance(node.task, StageVersionsTask):
                 from pipedag.engine.stage_versions import run_stage_versions_task
 
