@@ -18,3 +18,13 @@ def test_postgres_publish_runs(postgres_url: str) -> None:
     """The publish benchmark reports ms per table for each table size."""
     figures = postgres_publish.main(tables=3, rows=(10, 100), repeat=1, url=postgres_url)
     assert set(figures) == {10, 100} and all(v > 0 for v in figures.values())
+
+
+@pytest.mark.slow
+def test_engines_benchmark_runs(postgres_url: str) -> None:
+    """The engines benchmark measures every section (without Dask, on tiny work) and reports ratios."""
+    from benchmarks import engines
+
+    figures = engines.main(url=postgres_url, sleep=0.01, cpu_tasks=2, cpu_size=1_000, dask=False)
+    assert {"waits ParallelEngine(4)", "parallel_vs_sequential", "parallel_rerun_vs_sequential"} <= set(figures)
+    assert all(v > 0 for v in figures.values())

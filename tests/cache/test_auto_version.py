@@ -179,13 +179,17 @@ def test_swapped_inputs_rerun(duckdb_config: ConfigContext) -> None:
 
 
 def test_unserializable_plan_with_embedded_data_runs_every_time(duckdb_config: ConfigContext) -> None:
-    """A plan with a Python function and an in-memory frame cannot be fingerprinted, so it runs, saying why."""
+    """A plan with an unpicklable Python function over in-memory data cannot be fingerprinted: it runs, saying why."""
+    import threading
+
     import polars as pl
+
+    lock = threading.Lock()  # no pickler can serialize a closure holding it
 
     @materialize(name="udf", version=AUTO_VERSION, input_type=pl.LazyFrame)
     def udf() -> Any:
         frame = pl.LazyFrame({"a": [1, 2]})
-        return frame.with_columns(b=pl.col("a").map_batches(lambda s: s + 1, return_dtype=pl.Int64))
+        return frame.with_columns(b=pl.col("a").map_batches(lambda s: s + (1 if lock else 0), return_dtype=pl.Int64))
 
     with Flow("auto_udf") as flow, Stage("s"):
         udf()
@@ -193,3 +197,24 @@ def test_unserializable_plan_with_embedded_data_runs_every_time(duckdb_config: C
     outcome = flow.run(duckdb_config).outcomes[0]
     assert outcome.state is TaskState.RAN
     assert outcome.reason.startswith("AUTO_VERSION cannot fingerprint")
+
+
+def test_udf_plan_with_changed_embedded_data_reruns(duckdb_config: ConfigContext) -> None:
+    """A plan with a Python function over in-memory data reruns when that data changes (with or without cloudpickle)."""
+    import polars as pl
+
+    def build(values: list[int]) -> tuple[Flow, Any]:
+        @materialize(name="udf", version=AUTO_VERSION, input_type=pl.LazyFrame)
+        def udf() -> Any:
+            frame = pl.LazyFrame({"a": values})
+            return frame.with_columns(b=pl.col("a").map_batches(lambda s: s + 1, return_dtype=pl.Int64))
+
+        with Flow("auto_udf_data") as flow, Stage("s"):
+            out = udf()
+        return flow, out
+
+    build([1, 2])[0].run(duckdb_config)
+    flow, out = build([5, 6])
+    result = flow.run(duckdb_config)
+    assert result.task_states["s.udf"] is TaskState.RAN
+    assert result.get(out, as_type=pl.DataFrame)["b"].to_list() == [6, 7]

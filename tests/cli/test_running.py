@@ -113,13 +113,15 @@ def test_plan_predicts_and_explains(project: Project) -> None:
 
 
 def test_run_without_pipedag_yaml_uses_the_default_duckdb_file(bare_project: Project) -> None:
-    """With no pipedag.yaml, run uses .pipedag/<flow>.duckdb; status needs a pipedag.yaml."""
+    """Without pipedag.yaml, run uses .pipedag/<flow>.duckdb and status finds it; --instance needs pipedag.yaml."""
     project = bare_project
     assert project.invoke("run", "flow.py:flow").exit_code == 0
     assert (project.path / ".pipedag" / "demo.duckdb").is_file()
     status = project.invoke("status")
-    assert status.exit_code == 1
-    assert "this command needs a pipedag.yaml, but none was found" in status.stderr
+    assert status.exit_code == 0 and "Instance default (id demo) of demo" in status.stdout
+    named = project.invoke("status", "--instance", "mini")
+    assert named.exit_code == 1
+    assert "--instance mini needs a pipedag.yaml, but none was found" in named.stderr
 
 
 def test_engine_and_workers_options(project: Project) -> None:

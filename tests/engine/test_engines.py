@@ -11,6 +11,7 @@ import pytest
 
 from pipedag import (
     ConfigContext,
+    DaskEngine,
     Flow,
     ParallelEngine,
     SequentialEngine,
@@ -23,24 +24,31 @@ from pipedag.errors import ConfigError
 from tests.engine.wide_flow import build_wide, decisions, tables
 
 
-def test_parallel_engine_matches_sequential(store_config: ConfigContext, tmp_path: Any) -> None:
-    """The same flow on a fresh instance gives identical decisions and tables under both engines, twice."""
+def test_every_engine_matches_sequential(store_config: ConfigContext, tmp_path: Any) -> None:
+    """Parallel threads and a Dask cluster give the sequential engine's decisions and tables, twice over."""
     from dataclasses import replace
 
-    prefix = f"{store_config.schema_prefix}p"
-    other = replace(store_config, instance_id=f"{store_config.instance_id}_par", schema_prefix=prefix)
-    if store_config.table_store_url.startswith("duckdb"):
-        other = replace(other, table_store_url=f"duckdb:///{tmp_path / 'parallel.duckdb'}")
-    seq = build_wide().run(store_config, engine=SequentialEngine())
-    par = build_wide().run(other, engine=ParallelEngine(workers=3))
-    assert seq.successful and par.successful
-    assert decisions(seq) == decisions(par)
-    assert tables(seq) == tables(par)
-    seq2 = build_wide(tag="1").run(store_config, engine=SequentialEngine())
-    par2 = build_wide(tag="1").run(other, engine=ParallelEngine(workers=3))
-    assert decisions(seq2) == decisions(par2)
+    def twin(name: str) -> ConfigContext:
+        prefix = f"{store_config.schema_prefix}{name}"
+        other = replace(store_config, instance_id=f"{store_config.instance_id}_{name}", schema_prefix=prefix)
+        if store_config.table_store_url.startswith("duckdb"):
+            other = replace(other, table_store_url=f"duckdb:///{tmp_path / name}.duckdb")
+        return other
+
+    engines = {
+        "seq": SequentialEngine,
+        "par": lambda: ParallelEngine(workers=3),
+        "dsk": lambda: DaskEngine(n_workers=2, processes=False),  # worker threads: DuckDB files work too
+    }
+    configs = {name: store_config if name == "seq" else twin(name) for name in engines}
+    first = {name: build_wide(branches=2).run(configs[name], engine=make()) for name, make in engines.items()}
+    assert all(result.successful for result in first.values())
+    assert decisions(first["par"]) == decisions(first["seq"]) == decisions(first["dsk"])
+    assert tables(first["par"]) == tables(first["seq"]) == tables(first["dsk"])
+    second = {name: build_wide(branches=2).run(configs[name], engine=make()) for name, make in engines.items()}
+    assert decisions(second["par"]) == decisions(second["seq"]) == decisions(second["dsk"])
     # the snapshot task now sees the committed out.combined (new input); everything else is reused
-    assert [d[0] for d in decisions(par2) if d[1] != "cache-valid"] == ["out.snapshot"]
+    assert [d[0] for d in decisions(second["par"]) if d[1] != "cache-valid"] == ["out.snapshot"]
 
 
 def test_failure_keeps_independent_branch_running(duckdb_config: ConfigContext) -> None:
@@ -170,3 +178,14 @@ def test_parallel_engine_rejects_zero_workers() -> None:
     """ParallelEngine(workers=0) fails with a message naming the argument."""
     with pytest.raises(ConfigError, match="workers must be an integer >= 1"):
         ParallelEngine(workers=0)
+
+
+def test_imperative_tables_and_task_context_under_parallel_and_dask(duckdb_config: ConfigContext) -> None:
+    """Table.materialize() inside tasks works on worker threads and Dask workers (the running-task context travels)."""
+    from tests.engine.test_imperative import build as build_imperative
+
+    for engine in (ParallelEngine(2), DaskEngine(n_workers=1, processes=False)):
+        flow, main, out = build_imperative()
+        result = flow.run(duckdb_config, engine=engine, cache_validation="force_cache_invalid")
+        assert result.get(main)["a2"].tolist() == [2]
+        assert result.get(out)["a2"].tolist() == [4]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pandas as pd
 
@@ -61,3 +62,31 @@ def test_default_reporter_depends_on_the_stream() -> None:
     """A TTY gets the live display, anything else plain log lines."""
     assert isinstance(default_reporter(FakeTTY()), TerminalReporter)
     assert isinstance(default_reporter(io.StringIO()), LogReporter)
+
+
+def test_terminal_reporter_lists_tasks_running_at_once(duckdb_config: ConfigContext) -> None:
+    """Under ParallelEngine the status line names every task that runs at the same moment."""
+    import threading
+
+    from pipedag import ParallelEngine
+
+    both = threading.Barrier(2)
+
+    @materialize(version="1")
+    def left() -> pd.DataFrame:
+        both.wait(10)
+        time.sleep(0.1)  # long enough for a redraw while both run
+        return pd.DataFrame({"a": [1]})
+
+    @materialize(version="1")
+    def right() -> pd.DataFrame:
+        both.wait(10)
+        time.sleep(0.1)
+        return pd.DataFrame({"b": [1]})
+
+    with Flow("progress") as flow, Stage("s"):
+        left()
+        right()
+    tty = FakeTTY()
+    run_flow(flow, duckdb_config, ParallelEngine(2), fail_fast=True, reporter=TerminalReporter(tty, refresh=0.01))
+    assert "2 running: s.left, s.right | 0/2 done" in tty.getvalue()

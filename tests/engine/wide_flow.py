@@ -57,15 +57,17 @@ def decisions(result: Any) -> list[tuple[str, str, str]]:
 
 
 def tables(result: Any) -> dict[str, Any]:
-    """Every task's output read back (frames as sorted records, other values as they are)."""
-    from pipedag.core.task import TaskOutput
+    """Every task's output read back on one connection (tables as sorted rows, other values as they are)."""
+    from pipedag.core.blob import BlobRef
+    from pipedag.core.nested import map_nested
+    from pipedag.core.table import TableRef
+    from pipedag.store.blob_store import open_blob_store
 
-    return {node.label: _plain(result.get(TaskOutput(node))) for node in result.flow.tasks}
+    with result.config.create_store() as store:
+        blobs = open_blob_store(result.config, store)
 
+        def rows(ref: TableRef) -> list[str]:
+            return sorted(map(repr, store.read_arrow(ref.schema, ref.physical_name).to_pylist()))
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return sorted(map(repr, value.to_dict("records")))
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+        values = {o.label: map_nested(o.outputs, TableRef, rows) for o in result.outcomes}
+        return {label: map_nested(v, BlobRef, blobs.read) for label, v in values.items()}

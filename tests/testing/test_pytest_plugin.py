@@ -168,7 +168,7 @@ def test_misspelt_instance_option_is_an_error(project: pytest.Pytester) -> None:
 def test_strict_markers_with_not_slow_and_one_instance(project: pytest.Pytester) -> None:
     """`--strict-markers -m 'not slow'` in addopts works with --pipedag-instance mini, though no case is tagged slow."""
     project.makeini("[pytest]\naddopts = -ra --strict-markers -m 'not slow'\n")
-    result = project.runpytest_subprocess("--pipedag-instance", "mini", "-v")
+    result = project.runpytest("--pipedag-instance", "mini", "-v")
     result.assert_outcomes(passed=2)
     assert result.ret == 0
 
@@ -184,7 +184,7 @@ def test_unknown_instance_in_mark_is_one_line(pytester: pytest.Pytester) -> None
             pass
         """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["test_bad.py::test_x: Unknown instance 'mnii' in pipedag.yaml. Did you mean 'mini'?*"])
     text = result.stdout.str()
@@ -211,7 +211,7 @@ def test_session_end_lists_each_instance_run(project: pytest.Pytester) -> None:
             flow.run()
         """
     )
-    result = project.runpytest_subprocess("test_twice.py")
+    result = project.runpytest("test_twice.py")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [

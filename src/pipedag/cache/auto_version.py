@@ -11,9 +11,10 @@ data, is hashed too. Each empty input is marked with its table's label, so that 
 inputs between outputs changes the plan.
 
 Python functions inside the plan (``map_elements``, ``map_batches``) are opaque to polars'
-plan text, so for such plans the task's CODE_VERSION hash is added. polars cannot serialize
-such plans; when one also embeds data that is not an input, nothing fingerprints that data,
-and :func:`auto_version` returns None: the task runs every time.
+plan text, so for such plans the task's CODE_VERSION hash is added. polars serializes such
+plans only when cloudpickle is installed and the function's closure can be pickled; when one
+that cannot be serialized also embeds data that is not an input, nothing fingerprints that
+data, and :func:`auto_version` returns None: the task runs every time.
 """
 
 from __future__ import annotations
@@ -142,10 +143,12 @@ def _plans(label: str, value: Any, path: tuple[Any, ...]) -> list[Any]:
 
 
 def _serialized_digest(frame: Any) -> str | None:
-    """Digest of the serialized plan, which carries the data of embedded frames; None if polars cannot."""
-    import polars as pl
+    """Digest of the serialized plan, which carries the data of embedded frames; None if polars cannot.
 
+    With cloudpickle installed polars also serializes Python functions (by value, with their
+    closures); without it, or for a closure holding something unpicklable, it cannot.
+    """
     try:
         return digest(frame.serialize())
-    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, ValueError, TypeError):
+    except Exception:  # polars cannot pickle a Python function (no cloudpickle, or an unpicklable closure)
         return None

@@ -18,6 +18,7 @@ from pipedag.cli.admin import clear_metadata, delete_schemas, gc
 from pipedag.cli.explore import shell, sql, status
 from pipedag.cli.port import port
 from pipedag.cli.running import plan, run
+from pipedag.cli.ui import ui
 from pipedag.cli.visualize import visualize
 
 
@@ -77,7 +78,7 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
     ctx.obj["config_path"] = config_path
 
 
-for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port):
+for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port, ui):
     cli.add_command(command)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core.task import TaskNode, TaskOutput
@@ -39,6 +40,8 @@ class TaskOutcome:
     #: What the task did beyond its row count, shown under the run summary (e.g. an incremental
     #: task's due keys and rows in/out).
     detail: str | None = None
+    #: Wall-clock time (``time.time()``) the outcome was made, i.e. when the task finished.
+    finished_at: float = field(default_factory=time.time)
 
 
 class Result:

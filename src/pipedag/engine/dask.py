@@ -86,7 +86,12 @@ class DaskEngine:
                     processes=self.processes,
                     dashboard_address=None,
                 )
-            self._client = distributed.Client(self._cluster)  # type: ignore[no-untyped-call]
+            try:
+                self._client = distributed.Client(self._cluster)  # type: ignore[no-untyped-call]
+            except BaseException:
+                self._cluster.close()
+                self._cluster = None
+                raise
         self.capacity = max(1, sum(self._client.nthreads().values()))
 
     @property

@@ -65,6 +65,9 @@ class LogReporter(RunListener):
 class TerminalReporter(RunListener):
     """A status line redrawn in place (stage, task i/n, elapsed), one line per finished task.
 
+    When an engine runs several tasks at once, the status line lists all of them
+    (``3 running: s.a, s.b, t.c | 5/32 done``).
+
     A small daemon thread refreshes the elapsed time while a long task runs.
 
     Args:
@@ -76,6 +79,9 @@ class TerminalReporter(RunListener):
         self.stream = stream or sys.stderr
         self.refresh = refresh
         self._status = ""
+        self._running: dict[str, str] = {}  # label -> status text of one running task
+        self._done = 0
+        self._total = 0
         self._start = time.perf_counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -84,16 +90,25 @@ class TerminalReporter(RunListener):
     def run_started(self, flow: Flow, config: ConfigContext, run_id: int, total: int) -> None:
         """Start the clock and the redraw thread."""
         self._start = time.perf_counter()
+        self._running.clear()
+        self._done = 0
         self._write_line(f"pipedag run {run_id} of flow {flow.name} on instance {config.instance_name}: {total} tasks")
         self._stop.clear()
         self._thread = threading.Thread(target=self._tick, name="pipedag-progress", daemon=True)
         self._thread.start()
 
     def task_started(self, node: TaskNode, index: int, total: int) -> None:
-        """Show which task is being worked on."""
+        """Show which tasks are being worked on."""
         with self._lock:
-            self._status = f"stage {node.stage.name} | task {index}/{total} {node.name}"
+            self._total = total
+            self._running[node.label] = f"stage {node.stage.name} | task {index}/{total} {node.name}"
+            self._status = self._running_status()
         self._draw()
+
+    def _running_status(self) -> str:
+        if len(self._running) <= 1:
+            return next(iter(self._running.values()), "")
+        return f"{len(self._running)} running: {', '.join(self._running)} | {self._done}/{self._total} done"
 
     def task_finished(self, outcome: TaskOutcome, index: int, total: int) -> None:
         """Print a permanent line for the task."""
@@ -102,7 +117,9 @@ class TerminalReporter(RunListener):
         mark, state = _MARKS[outcome.state], outcome.state.value
         text = f" {mark} {outcome.label:<40} {state:<11} {rows:>14} {outcome.seconds:7.2f}s"
         with self._lock:
-            self._status = ""  # the next task_started draws a fresh one
+            self._running.pop(outcome.label, None)
+            self._done += 1
+            self._status = self._running_status()
         self._write_line(f"{text}  {detail}".rstrip())
 
     def run_finished(self, result: Result, seconds: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -60,31 +61,32 @@ def run_flow(
     scheduler: Scheduler | None = None
     start = time.perf_counter()
     with instance_lock(config), store:
-        run_id = store.begin_run(flow.name)
-        get_logger().debug("run started", flow=flow.name, run_id=run_id, instance=config.instance_id)
-        ctx = RunContext(store, config, run_id, open_blob_store(config, store))
-        for listener in listeners:
-            listener.run_started(flow, config, run_id, total)
+        blobs = open_blob_store(config, store)
+        engine.start(config, store, blobs)  # refuses before the run is recorded if it cannot run here
         try:
-            histories = store.load_history([s.name for s in flow.stages])
-            ctx.blobs.attach(histories)
-            feed_unselected(flow, selected, histories, ctx)
-            scheduler = Scheduler(ctx, histories, selected, listeners, fail_fast)
-            engine.start(config, store, ctx.blobs)
+            run_id = store.begin_run(flow.name)
+            get_logger().debug("run started", flow=flow.name, run_id=run_id, instance=config.instance_id)
+            ctx = RunContext(store, config, run_id, blobs)
+            for listener in listeners:
+                listener.run_started(flow, config, run_id, total)
             try:
+                histories = store.load_history([s.name for s in flow.stages])
+                ctx.blobs.attach(histories)
+                feed_unselected(flow, selected, histories, ctx)
+                scheduler = Scheduler(ctx, histories, selected, listeners, fail_fast)
                 scheduler.run(engine)
             finally:
-                engine.stop()
+                outcomes = scheduler.outcomes if scheduler is not None else {}
+                error = scheduler.error if scheduler is not None else None
+                done = [o for o in outcomes.values() if o.state in (TaskState.RAN, TaskState.CACHE_VALID)]
+                status = "succeeded" if error is None and len(done) == total else "failed"
+                store.end_run(run_id, status, _history_rows(outcomes.values()))
+                get_logger().debug("run ended", flow=flow.name, run_id=run_id, status=status)
+                result = Result(flow, config, outcomes, run_id, error)
+                for listener in listeners:
+                    listener.run_finished(result, time.perf_counter() - start)
         finally:
-            outcomes = scheduler.outcomes if scheduler is not None else {}
-            error = scheduler.error if scheduler is not None else None
-            done = [o for o in outcomes.values() if o.state in (TaskState.RAN, TaskState.CACHE_VALID)]
-            status = "succeeded" if error is None and len(done) == total else "failed"
-            store.end_run(run_id, status, _history_rows(outcomes.values()))
-            get_logger().debug("run ended", flow=flow.name, run_id=run_id, status=status)
-            result = Result(flow, config, outcomes, run_id, error)
-            for listener in listeners:
-                listener.run_finished(result, time.perf_counter() - start)
+            engine.stop()
     return result
 
 
@@ -126,6 +128,7 @@ def _history_rows(outcomes: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for i, o in enumerate(outcomes):
         outcome: TaskOutcome = o
+        started = dt.datetime.fromtimestamp(outcome.finished_at - outcome.seconds, dt.UTC).replace(tzinfo=None)
         rows.append(
             {
                 "position": i,
@@ -135,6 +138,7 @@ def _history_rows(outcomes: Any) -> list[dict[str, Any]]:
                 "reason": outcome.reason,
                 "row_count": outcome.rows,
                 "seconds": outcome.seconds,
+                "started_at": started,
             }
         )
     return rows

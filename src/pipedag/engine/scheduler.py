@@ -91,6 +91,7 @@ class Scheduler:
         self._drops: list[tuple[str, list[TableRef], list[str]]] = []
         self._index = 0
         self._predicting = False
+        self._halted = False
 
     def _dependencies(self, node: TaskNode) -> list[TaskNode]:
         deps = self.kinds[node].dependencies(node)
@@ -147,6 +148,9 @@ class Scheduler:
                 done, _ = wait(list(self._running), return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda f: self._running[f].index):
                     self._complete(future)
+        except BaseException:
+            self._halted = True  # e.g. a publish failed: publish nothing more, clean up below
+            raise
         finally:
             self._wind_down()
         if self.fail_fast and self.error is not None:
@@ -164,7 +168,7 @@ class Scheduler:
         self._flush_drops()
 
     def _stopped(self) -> bool:
-        return self.fail_fast and self.error is not None
+        return self._halted or (self.fail_fast and self.error is not None)
 
     def _dispatch(self, engine: Engine) -> None:
         while self._ready and len(self._running) < engine.capacity and not self._stopped():
@@ -187,8 +191,8 @@ class Scheduler:
         try:
             hold.enter_context(self.kinds[node].hold(self.ctx.config, node))
             decision = self.decide(node)
-            if decision.hit is not None:
-                task_run = self.runner(node.stage).carry_out(decision)
+            task_run = self.runner(node.stage).carry_out(decision) if decision.hit is not None else None
+            if task_run is not None:  # cache-valid: done on the driver
                 hold.close()
                 self._succeeded(node, task_run, index)
                 return

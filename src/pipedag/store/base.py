@@ -78,6 +78,8 @@ class SQLTableStore(ABC):
     concurrent_writers: ClassVar[bool] = False
     #: Whether column names that differ only in case name the same column.
     case_insensitive_columns: ClassVar[bool] = False
+    #: Set by ``open(read_only=True)``.
+    read_only: bool = False
 
     def __init__(self, config: ConfigContext) -> None:
         self.config = config
@@ -85,21 +87,24 @@ class SQLTableStore(ABC):
 
     # ----------------------------------------------------------------- lifecycle
 
-    def open(self, create: bool = True) -> None:
+    def open(self, create: bool = True, *, read_only: bool = False) -> None:
         """Connect and make sure the metadata schema exists.
 
         Args:
             create: False to only look (admin commands): nothing is created, and
                 :meth:`metadata_exists` tells whether there is anything to look at.
+            read_only: Only read (``pipedag ui``): implies ``create=False``, the connection refuses
+                writes, and a DuckDB file is shared with other readers.
 
         Raises:
             StateError: if the store was opened before.
         """
         if self.state is not StoreState.NEW:
             raise StateError(f"Table store is {self.state.value}; a store can be opened once. Create a new one.")
+        self.read_only = read_only
         self._connect()
         self.state = StoreState.OPEN
-        if create:  # inspecting commands open without creating (or migrating) anything
+        if create and not read_only:  # inspecting commands open without creating (or migrating) anything
             try:
                 self._ensure_metadata()
                 self._check_metadata_version()
@@ -224,6 +229,10 @@ class SQLTableStore(ABC):
         """Where blobs go when the config names no folder; None for the working directory's default."""
         return None
 
+    def database_files(self) -> list[Path]:
+        """Files holding the whole database, if it is embedded: unchanged files mean unchanged data."""
+        return []
+
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema a table reads back with; backends override this to skip the rows."""
         return self.read_arrow(schema, name).schema
@@ -321,6 +330,17 @@ class SQLTableStore(ABC):
             for table in md.metadata.sorted_tables:
                 self.execute(CreateTable(table, if_not_exists=True))
 
+    def _add_missing_columns(self) -> None:
+        """Add the nullable columns later metadata versions declared to tables created before them."""
+        query = sa.text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = :s")
+        present = set(self.execute_sql(*self.render(query.bindparams(s=self.metadata_schema))))
+        for table in md.metadata.sorted_tables:
+            for column in table.columns:
+                if column.nullable and (table.name, column.name) not in present:
+                    kind = column.type.compile(self.dialect)
+                    target = qualified(self.metadata_schema, table.name)
+                    self.execute_sql(f"ALTER TABLE {target} ADD COLUMN {quote(column.name)} {kind}")
+
     def _check_metadata_version(self) -> None:
         """Refuse metadata written by a newer pipedag; stamp (migrate) older metadata.
 
@@ -339,6 +359,7 @@ class SQLTableStore(ABC):
             if found is None or int(found) < md.SCHEMA_VERSION:
                 # Versions before 1 had today's layout: their records only lack the storage format,
                 # which makes every task rerun once (Ingredients.from_json reads it as format 0).
+                self._add_missing_columns()  # version 2: task_runs.started_at
                 self.execute(v.delete())
                 self.execute(v.insert().values(version=md.SCHEMA_VERSION))
 

@@ -7,6 +7,7 @@ the view-swap publish of :mod:`pipedag.store.base` is atomic for readers on othe
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -132,6 +133,20 @@ def database_path(url: str) -> Path:
     return Path(path)
 
 
+def _connect_waiting(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect; a writer waits up to 5 s for readers (``pipedag ui`` holds the file per request)."""
+    import duckdb
+
+    deadline = time.monotonic() + (0.0 if read_only else 5.0)
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class DuckDBTableStore(SQLTableStore):
     """Table store on an embedded DuckDB file (no server, no config file needed)."""
 
@@ -163,9 +178,10 @@ class DuckDBTableStore(SQLTableStore):
     def _connect(self) -> None:
         import duckdb
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(self.path))
+            self._con = _connect_waiting(self.path, self.read_only)
             # Time-zone-aware columns come back in the session zone: fix it so that results
             # do not depend on the machine's local zone.
             self._con.execute("SET TimeZone = 'UTC'")
@@ -297,6 +313,10 @@ class DuckDBTableStore(SQLTableStore):
     def default_blob_root(self) -> Path | None:
         """Beside the database file: ``<file stem>.blobs``."""
         return self.path.with_suffix(".blobs")
+
+    def database_files(self) -> list[Path]:
+        """The database file and its write-ahead log."""
+        return [self.path, self.path.with_name(self.path.name + ".wal")]
 
     def arrow_schema(self, schema: str, name: str) -> pa.Schema:
         """The Arrow schema of a table, read from an empty result (no rows scanned)."""

@@ -15,8 +15,8 @@ METADATA_SCHEMA = "pipedag_metadata"
 
 #: Layout version of the tables below. A store refuses metadata of a newer version and
 #: migrates older ones when it opens (version 1 added this table; earlier metadata has the
-#: same layout and is stamped).
-SCHEMA_VERSION = 1
+#: same layout and is stamped; version 2 added the nullable ``task_runs.started_at``).
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData(schema=METADATA_SCHEMA)
 
@@ -69,6 +69,7 @@ task_runs = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("row_count", sa.BigInteger),
     sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("started_at", sa.DateTime),  # wall clock, UTC; for timelines (added after 0.1: nullable)
 )
 
 
@@ -81,7 +82,9 @@ def insert_task_runs(run_id: int, rows: Sequence[Mapping[str, Any]]) -> sa.Inser
     columns = [c for c in task_runs.columns if c.name != "run_id"]
     arrays = [
         sa.func.unnest(
-            sa.cast(sa.bindparam(f"h_{c.name}", [r[c.name] for r in rows], type_=sa.ARRAY(c.type)), sa.ARRAY(c.type))
+            sa.cast(
+                sa.bindparam(f"h_{c.name}", [r.get(c.name) for r in rows], type_=sa.ARRAY(c.type)), sa.ARRAY(c.type)
+            )
         )
         for c in columns
     ]

@@ -169,7 +169,8 @@ class PostgresTableStore(SQLTableStore):
         if self.config.table_store_args.get("create_database_if_not_exists"):
             ensure_database(self.url)
         try:
-            self._con = psycopg.connect(self.url, autocommit=True)
+            options = "-c default_transaction_read_only=on" if self.read_only else None
+            self._con = psycopg.connect(self.url, autocommit=True, options=options)
         except psycopg.Error as exc:
             raise connect_error(self.url, exc, "for the table store") from exc
 
