@@ -29,6 +29,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.incremental import Incremental
 from pipedag.store.locks import StageLockContext
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ __all__ = [
     "ExternalTableReference",
     "Flow",
     "GroupNode",
+    "Incremental",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",

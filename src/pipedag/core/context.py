@@ -1,4 +1,4 @@
-"""The flow and stage currently being wired (context variables, so threads stay apart)."""
+"""The flow and stage currently being wired, and per-run options (context variables, so threads stay apart)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
 flow_var: ContextVar[Flow | None] = ContextVar("pipedag_flow", default=None)
 stage_var: ContextVar[Stage | None] = ContextVar("pipedag_stage", default=None)
+#: Labels (``stage.task``) of the incremental tasks the running ``flow.run(full_refresh=...)`` rebuilds.
+full_refresh_var: ContextVar[frozenset[str]] = ContextVar("pipedag_full_refresh", default=frozenset())
 
 
 def current_flow() -> Flow | None:

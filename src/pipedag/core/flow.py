@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core import context
 from pipedag.core.names import check_flow_name, check_name, check_stage_name
-from pipedag.errors import StateError, WiringError
+from pipedag.errors import ConfigError, StateError, WiringError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -182,6 +183,7 @@ class Flow:
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
         engine: Engine | None = None,
+        full_refresh: Sequence[str] = (),
         cache_validation_mode: str | None = None,
         disable_cache_function: bool | None = None,
         ignore_task_version: bool | None = None,
@@ -204,6 +206,8 @@ class Flow:
             engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
                 pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
                 or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
+            full_refresh: Incremental tasks to recompute from scratch, by name (``"doubled"``) or
+                label (``"features.doubled"``).
             cache_validation_mode: pydiverse.pipedag's name for ``cache_validation`` (a mode).
             disable_cache_function: Override the config's ``cache_validation.disable_cache_function``.
             ignore_task_version: Override the config's ``cache_validation.ignore_task_version``.
@@ -242,14 +246,39 @@ class Flow:
         ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
         from pipedag.batches.options import run_options
 
-        with run_options(self, batches, batches_per_run):
-            return run_flow(
-                self,
-                ctx,
-                engine or configured_engine(ctx),
-                fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
-                stages=stages,
-            )
+        token = context.full_refresh_var.set(self._incremental_labels(full_refresh))
+        try:
+            with run_options(self, batches, batches_per_run):
+                return run_flow(
+                    self,
+                    ctx,
+                    engine or configured_engine(ctx),
+                    fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+                    stages=stages,
+                )
+        finally:
+            context.full_refresh_var.reset(token)
+
+    def _incremental_labels(self, names: Sequence[str]) -> frozenset[str]:
+        """``stage.task`` labels of the incremental tasks named in ``full_refresh``.
+
+        Raises:
+            ConfigError: for a name that is no incremental task of this flow.
+        """
+        if isinstance(names, str):
+            names = [names]
+        incremental = [n for n in self.tasks if n.task.kind == "incremental"]
+        labels: set[str] = set()
+        for name in names:
+            found = [n.label for n in incremental if name in (n.name, n.label)]
+            if not found:
+                known = ", ".join(n.label for n in incremental) or "none"
+                raise ConfigError(
+                    f"full_refresh names {name!r}, which is no incremental task of flow {self.name!r}. "
+                    f"Incremental tasks: {known}."
+                )
+            labels.update(found)
+        return frozenset(labels)
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"

@@ -14,6 +14,7 @@ from pipedag.errors import WiringError
 
 if TYPE_CHECKING:
     from pipedag.core.flow import Stage
+    from pipedag.incremental.spec import Incremental
 
 
 class Task:
@@ -101,6 +102,28 @@ def _check_auto_version(fn: Callable[..., Any], input_type: type | None, lazy: b
         )
 
 
+class IncrementalTask(Task):
+    """A task declared with ``@materialize(incremental=Incremental(...))``: run record by record.
+
+    Its engine behaviour lives in :mod:`pipedag.incremental.kind`.
+    """
+
+    kind: ClassVar[str] = "incremental"
+
+    def __init__(self, fn: Callable[..., Any], *, incremental: Incremental, **options: Any) -> None:
+        super().__init__(fn, **options)
+        from pipedag.incremental.spec import Incremental
+
+        if not isinstance(incremental, Incremental):
+            raise WiringError(f"@materialize(incremental=...) on {fn.__qualname__} must be an Incremental(...).")
+        if self.lazy or self.nout != 1:
+            raise WiringError(
+                f"@materialize(incremental=...) on {fn.__qualname__}: an incremental task returns one frame "
+                "per chunk; it cannot be lazy or have several outputs."
+            )
+        self.incremental = incremental
+
+
 @dataclass(eq=False)
 class TaskNode:
     """One call of a task inside a flow: the task plus its (unresolved) arguments."""
@@ -179,6 +202,7 @@ def materialize(
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
     batches: Any = None,
+    incremental: Incremental | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 
 
@@ -193,6 +217,7 @@ def materialize(
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
     batches: Any = None,
+    incremental: Incremental | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Turn a function into a pipedag task whose results are materialized as tables.
 
@@ -213,6 +238,9 @@ def materialize(
             :mod:`pipedag.batches`): the task is called with the next batch of a catalog table
             and its output accumulates the rows of every batch.
 
+        incremental: Recompute record by record: the function sees only the input rows of new
+            or changed keys and returns the result for those keys (see docs/incremental.md).
+
     Returns:
         A :class:`Task`, or a decorator producing one.
     """
@@ -221,10 +249,17 @@ def materialize(
         options: dict[str, Any] = {
             "name": name, "version": version, "input_type": input_type, "lazy": lazy, "nout": nout, "cache": cache
         }
+        if batches is not None and incremental is not None:
+            raise WiringError(
+                f"Task {func.__name__!r} sets both batches= and incremental=; a task processes either catalog "
+                "batches or changed keys. Keep one."
+            )
         if batches is not None:
             from pipedag.batches.task import batch_task
 
             return batch_task(func, batches, **options)
+        if incremental is not None:
+            return IncrementalTask(func, **options, incremental=incremental)
         return Task(func, **options)
 
     return decorate(fn) if fn is not None else decorate
