@@ -31,6 +31,7 @@ from pipedag.errors import (
     TaskError,
     WiringError,
 )
+from pipedag.incremental import Incremental
 from pipedag.store import registry as _registry  # noqa: F401  registers ConfigContext.create_store
 from pipedag.store.locks import StageLockContext
 
@@ -50,6 +51,7 @@ __all__ = [
     "ExternalTableReference",
     "Flow",
     "GroupNode",
+    "Incremental",
     "LeaseLostError",
     "LockError",
     "PandasArrowDataFrame",

@@ -91,12 +91,12 @@ def test_expired_lease_is_offered_again_and_the_old_worker_is_refused(store_conf
     """A claim whose lease ran out goes to the next worker as attempt 2; the first worker then gets a clear error."""
     catalog.create(store_config, catalog.ones(range(1, 7)))
     inv = Inventory(store_config)
-    spec = catalog.source(store_config).incremental("j", max_count=3, lease=0.5)
-    stale = inv.claim(spec, worker="crashed")
-    live = inv.claim(spec, worker="other")
-    assert stale is not None and live is not None and live.ids == (4, 5, 6)  # lease still valid: not re-offered
-    time.sleep(0.6)
-    taken = inv.claim(spec, worker="rescuer")
+    source = catalog.source(store_config)
+    held = inv.claim(source.incremental("j", max_count=3), worker="holder")  # the default lease: an hour
+    stale = inv.claim(source.incremental("j", max_count=3, lease=0.3), worker="crashed")
+    assert held is not None and stale is not None and stale.ids == (4, 5, 6)
+    time.sleep(0.4)
+    taken = inv.claim(source.incremental("j", max_count=3), worker="rescuer")
     assert taken is not None and taken.ids == stale.ids and taken.attempt == 2 and taken.worker == "rescuer"
     with pytest.raises(LeaseLostError, match=r"taken over \(now attempt 2 by worker 'rescuer'") as err:
         inv.succeed(stale)
@@ -106,8 +106,21 @@ def test_expired_lease_is_offered_again_and_the_old_worker_is_refused(store_conf
     inv.succeed(taken)
     with pytest.raises(LeaseLostError, match="already recorded as 'succeeded'"):
         inv.succeed(taken)
-    record = inv.status("j")[0]
-    assert (record.status, record.attempt, record.worker) == ("succeeded", 2, "rescuer")
+    records = inv.status("j")
+    assert [(r.status, r.attempt, r.worker) for r in records] == [("claimed", 1, "holder"), ("succeeded", 2, "rescuer")]
+
+
+def test_acquire_keeps_the_workers_error_when_its_lease_was_taken_over(store_config: ConfigContext) -> None:
+    """An exception inside acquire() is re-raised as it is, noting that its failure could not be recorded."""
+    catalog.create(store_config, catalog.ones([1]))
+    inv = Inventory(store_config)
+    spec = catalog.source(store_config).incremental("j", lease=0.3)
+    with pytest.raises(RuntimeError, match="slow worker") as err, inv.acquire(spec, worker="slow") as batch:
+        assert batch is not None
+        time.sleep(0.4)
+        assert inv.claim(spec, worker="rescuer") is not None
+        raise RuntimeError("slow worker")
+    assert "could not record the failure" in " ".join(err.value.__notes__)
 
 
 def test_expired_lease_on_the_last_attempt_exhausts_the_range(store_config: ConfigContext) -> None:
@@ -128,12 +141,11 @@ def test_backfill_stays_within_its_bounds_and_leaves_the_incremental_job(store_c
     catalog.create(store_config, catalog.ones(range(1, 31)))
     inv = Inventory(store_config)
     source = catalog.source(store_config)
-    incremental = source.incremental("ingest", max_count=15)
-    assert len(claim_all(inv, incremental)) == 2
+    incremental = source.incremental("ingest", max_count=30)
+    assert len(claim_all(inv, incremental)) == 1
     catalog.append(store_config, catalog.ones([31, 32]))
-    backfill = source.backfill("reprocess_q1", id_min=12, id_max=27, max_count=5)
-    taken = claim_all(inv, backfill)
-    assert taken == [tuple(range(12, 17)), tuple(range(17, 22)), tuple(range(22, 27)), (27,)]
+    backfill = source.backfill("reprocess_q1", id_min=12, id_max=27, max_count=10)
+    assert claim_all(inv, backfill) == [tuple(range(12, 22)), tuple(range(22, 28))]
     assert inv.claim(backfill) is None
     assert {j.job: j.position for j in inv.jobs()} == {"ingest": 30, "reprocess_q1": 27}
     assert claim_all(inv, incremental) == [(31, 32)]
@@ -176,8 +188,8 @@ def test_late_id_is_found_while_new_items_keep_coming(
     """A job that never catches up still looks below its position, once every LATE_SCAN_EVERY claims."""
     from pipedag.batches import claims
 
-    monkeypatch.setattr(claims, "LATE_SCAN_EVERY", 4)
-    LATE_SCAN_EVERY = 4
+    monkeypatch.setattr(claims, "LATE_SCAN_EVERY", 2)
+    LATE_SCAN_EVERY = 2
     catalog.create(store_config, catalog.ones([1, 3, 4]))
     inv = Inventory(store_config)
     spec = catalog.source(store_config).incremental("j", max_count=1)

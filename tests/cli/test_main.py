@@ -25,7 +25,8 @@ def test_help_does_not_import_heavy_libraries() -> None:
 def test_help_lists_every_command() -> None:
     """--help shows all commands of the iteration loop."""
     out = CliRunner().invoke(cli, ["--help"]).output
-    for command in ("run", "plan", "status", "sql", "shell", "clear-metadata", "delete-schemas", "gc", "visualize"):
+    commands = ("run", "plan", "status", "sql", "shell", "clear-metadata", "delete-schemas", "gc", "visualize")
+    for command in (*commands, "batches"):
         assert f"  {command} " in out
 
 

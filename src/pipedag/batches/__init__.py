@@ -5,6 +5,7 @@
 worker, atomically, with leases and bounded retries. See docs/batches.md.
 """
 
+from pipedag.batches import task as _task  # noqa: F401  registers @materialize(batches=) and flow.run(batches=)
 from pipedag.batches.batch import Batch, RangeStatus
 from pipedag.batches.inventory import Inventory
 from pipedag.batches.spec import BatchSource, BatchSpec

@@ -1,6 +1,6 @@
 """The inventory's transactions: claim the next batch, record its outcome, report ranges.
 
-Every function here runs inside one transaction of an open store (the caller opens it). A
+:func:`claim` runs its own transactions; the others run inside one the caller opens. A
 claim first updates the job's row, which serializes the claims of one job across threads and
 processes; everything it reads afterwards is therefore current.
 
@@ -30,7 +30,7 @@ from pipedag.batches import tables
 from pipedag.batches.batch import Batch, RangeStatus
 from pipedag.batches.source import PAGE, ResolvedSource, Row, candidates, rows_of_range
 from pipedag.batches.spec import BACKFILL, BatchSpec
-from pipedag.errors import ConfigError, LeaseLostError
+from pipedag.errors import ConfigError, LeaseLostError, StateError, StoreError
 from pipedag.log import get_logger
 from pipedag.store.base import SQLTableStore
 
@@ -45,6 +45,8 @@ class _Job:
     position: int | None
     claims: int
     scanned_at_claim: int
+    range_count: int
+    now: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -55,39 +57,93 @@ class Claimant:
     run_id: int | None = None
 
 
-def db_now(store: SQLTableStore) -> dt.datetime:
-    """The database's current time in UTC (one clock for every worker, whatever machine it runs on)."""
-    ((now,),) = store.execute(sa.select(sa.func.timezone("UTC", sa.func.now())))
-    assert isinstance(now, dt.datetime)
-    return now.replace(tzinfo=None)
+def utc_now() -> sa.ColumnElement[dt.datetime]:
+    """The database's current time in UTC: one clock for every worker, whatever machine it runs on."""
+    # A literal, not a parameter: DuckDB refuses parameters in a RETURNING clause.
+    return sa.func.timezone(sa.literal_column("'UTC'"), sa.func.now(), type_=sa.DateTime)
 
 
 def claim(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant) -> Batch | None:
-    """Claim the next batch of ``spec``'s job (see the module docstring), or None when there is nothing to do."""
-    now = db_now(store)
-    job = _lock_job(store, spec, src, now)
-    batch = _retake(store, spec, src, who, now)
-    if batch is not None:
-        return batch
-    return _take_new(store, spec, src, who, now, job)
+    """Claim the next batch of ``spec``'s job (see the module docstring), or None when there is nothing to do.
+
+    Runs its own transactions. A new job's row is created first, in a transaction of its own:
+    on DuckDB two transactions inserting the same new row both proceed until one commits, so a
+    claim creating the row itself would not be serialized against a concurrent first claim.
+    """
+    for _ in range(2):
+        with store.transaction():
+            job = _lock_job(store, spec, src)
+            if job is not None:
+                return _next(store, spec, src, who, job)
+        _create_job(store, spec, src)
+    raise StateError(f"Batch job {spec.job!r} vanished from the inventory while it was created (metadata cleared?).")
 
 
-def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, now: dt.datetime) -> _Job:
+class _Rollback(Exception):
+    """Ends a peek's transaction without keeping anything."""
+
+
+def peek(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant) -> Batch | None:
+    """The batch :func:`claim` would take now, without taking it (its transaction is rolled back)."""
+    found: list[Batch | None] = []
+    try:
+        with store.transaction():
+            _insert_job(store, spec, src)
+            job = _lock_job(store, spec, src)
+            assert job is not None
+            found.append(_next(store, spec, src, who, job))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found[0]
+
+
+def _next(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, job: _Job) -> Batch | None:
+    batch = _retake(store, spec, src, who, job.now)
+    return batch if batch is not None else _take_new(store, spec, src, who, job)
+
+
+def _create_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
+    try:
+        with store.transaction():
+            _insert_job(store, spec, src)
+    except StoreError:
+        j = tables.jobs
+        if not store.execute(sa.select(j.c.job).where(j.c.job == spec.job)):
+            raise  # else a concurrent first claim created it, which is all we wanted
+
+
+def _insert_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> None:
     j = tables.jobs
     store.execute(
         postgresql.insert(j)
         .values(
             job=spec.job, kind=spec.kind, source=src.label, id_min=spec.id_min, id_max=spec.id_max,
-            position=None, claims=0, scanned_at_claim=0, created_at=now,
+            position=None, claims=0, scanned_at_claim=0, range_count=0, created_at=utc_now(),
         )
         .on_conflict_do_nothing(index_elements=[j.c.job])
     )
-    ((kind, source, id_min, id_max, position, claims, scanned),) = store.execute(
+
+
+def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource) -> _Job | None:
+    """Lock the job's row (None when it does not exist yet) and check it matches ``spec``.
+
+    Updating the row serializes the job's claims: PostgreSQL makes the next claimer wait for the
+    row lock, DuckDB fails it with a write conflict that the caller retries.
+    """
+    j = tables.jobs
+    rows = store.execute(
         j.update()
         .where(j.c.job == spec.job)
         .values(claims=j.c.claims + 1)
-        .returning(j.c.kind, j.c.source, j.c.id_min, j.c.id_max, j.c.position, j.c.claims, j.c.scanned_at_claim)
+        .returning(
+            j.c.kind, j.c.source, j.c.id_min, j.c.id_max, j.c.position, j.c.claims, j.c.scanned_at_claim,
+            j.c.range_count, utc_now(),
+        )
     )
+    if not rows:
+        return None
+    ((kind, source, id_min, id_max, position, claims, scanned, range_count, now),) = rows
     if (kind, source, id_min, id_max) != (spec.kind, src.label, spec.id_min, spec.id_max):
         bounds = f" over ids {id_min}..{id_max}" if kind == BACKFILL else ""
         raise ConfigError(
@@ -95,7 +151,7 @@ def _lock_job(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, now: d
             f"{spec.describe()} on {src.label}. A job keeps its kind, source and bounds: give the new one "
             "its own job name."
         )
-    return _Job(position, claims, scanned)
+    return _Job(position, claims, scanned, range_count, now.replace(tzinfo=None))
 
 
 # ------------------------------------------------------------------ retries
@@ -175,9 +231,7 @@ def _reclaim(
 # ---------------------------------------------------------------- new items
 
 
-def _take_new(
-    store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, now: dt.datetime, job: _Job
-) -> Batch | None:
+def _take_new(store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, job: _Job) -> Batch | None:
     scan = job.position is not None and job.claims - job.scanned_at_claim >= LATE_SCAN_EVERY
     chosen, oversize = _pick(_new_items(store, spec, src, job.position, late=scan), spec)
     if not chosen and not scan and job.position is not None:
@@ -188,7 +242,7 @@ def _take_new(
         store.execute(j.update().where(j.c.job == spec.job).values(scanned_at_claim=job.claims))
     if not chosen:
         return None
-    return _record(store, spec, src, who, now, job, chosen, oversize)
+    return _record(store, spec, who, job, chosen, oversize)
 
 
 def _new_items(
@@ -220,12 +274,10 @@ def _pick(rows: Iterable[Row], spec: BatchSpec) -> tuple[list[Row], bool]:
 
 
 def _record(
-    store: SQLTableStore, spec: BatchSpec, src: ResolvedSource, who: Claimant, now: dt.datetime, job: _Job,
-    chosen: list[Row], oversize: bool,
+    store: SQLTableStore, spec: BatchSpec, who: Claimant, job: _Job, chosen: list[Row], oversize: bool
 ) -> Batch:
     r, j = tables.ranges, tables.jobs
-    ((last,),) = store.execute(sa.select(sa.func.max(r.c.range_id)).where(r.c.job == spec.job))
-    range_id = int(last or 0) + 1
+    now, range_id = job.now, job.range_count + 1
     ids = [row[0] for row in chosen]
     token = uuid.uuid4().hex
     store.execute(
@@ -238,8 +290,7 @@ def _record(
     )
     store.execute(_insert_items(spec.job, range_id, ids))
     position = ids[-1] if job.position is None else max(job.position, ids[-1])
-    if position != job.position:
-        store.execute(j.update().where(j.c.job == spec.job).values(position=position))
+    store.execute(j.update().where(j.c.job == spec.job).values(position=position, range_count=range_id))
     return _batch(spec, who, range_id, chosen, 1, oversize, token, (ids[0], ids[-1]))
 
 
@@ -294,11 +345,10 @@ def fail(store: SQLTableStore, batch: Batch, error: BaseException | str) -> str:
 
 def _finish(store: SQLTableStore, batch: Batch, status: str, values: dict[str, Any]) -> None:
     r = tables.ranges
-    now = db_now(store)
     done = store.execute(
         r.update()
         .where(r.c.job == batch.job, r.c.range_id == batch.range_id, r.c.token == batch.token, r.c.status == "claimed")
-        .values(status=status, finished_at=now, **values)
+        .values(status=status, finished_at=utc_now(), **values)
         .returning(r.c.range_id)
     )
     if not done:

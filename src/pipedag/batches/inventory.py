@@ -20,7 +20,7 @@ from pipedag.batches import claims, tables
 from pipedag.batches.batch import Batch, RangeStatus
 from pipedag.batches.source import resolve
 from pipedag.batches.spec import BatchSpec
-from pipedag.errors import ConfigError, StoreError
+from pipedag.errors import ConfigError, PipedagError
 
 if TYPE_CHECKING:
     from pipedag.config.context import ConfigContext
@@ -71,7 +71,7 @@ class Inventory:
                 table cannot be read.
         """
         who = claims.Claimant(worker or default_worker())
-        return self._call(lambda store: claims.claim(store, spec, resolve(store, spec.source), who))
+        return self._call(lambda store: claims.claim(store, spec, resolve(store, spec.source), who), own=True)
 
     def succeed(self, batch: Batch, result: Any = None) -> None:
         """Record that ``batch`` succeeded; ``result`` (JSON-able) is kept with the range.
@@ -104,7 +104,7 @@ class Inventory:
         except BaseException as exc:
             try:
                 self.fail(batch, exc)
-            except StoreError as record_error:
+            except PipedagError as record_error:  # e.g. the lease was taken over: keep the task's own error
                 exc.add_note(f"(pipedag could not record the failure of {batch.describe()}: {record_error})")
             raise
         self.succeed(batch)
@@ -117,7 +117,8 @@ class Inventory:
         """Every job of the instance with its kind, source, bounds and position."""
         return self._call(claims.jobs)
 
-    def _call(self, fn: Callable[[SQLTableStore], T]) -> T:
+    def _call(self, fn: Callable[[SQLTableStore], T], own: bool = False) -> T:
+        """Run ``fn`` on a freshly opened store, in one transaction unless it runs its ``own``; retry conflicts."""
         deadline = time.monotonic() + self.retry_seconds
         pause = 0.005
         while True:
@@ -127,6 +128,8 @@ class Inventory:
                     if not self._ready:
                         tables.ensure_tables(store)
                         self._ready = True
+                    if own:
+                        return fn(store)
                     with store.transaction():
                         return fn(store)
             except Exception as exc:

@@ -32,6 +32,7 @@ jobs = sa.Table(
     sa.Column("position", sa.BigInteger),
     sa.Column("claims", sa.BigInteger, nullable=False),
     sa.Column("scanned_at_claim", sa.BigInteger, nullable=False),
+    sa.Column("range_count", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 

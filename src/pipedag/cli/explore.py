@@ -36,6 +36,7 @@ def status(ctx: click.Context, instance: str | None, flow_name: str | None, run_
     import sqlalchemy as sa
 
     from pipedag.engine.summary import render_table
+    from pipedag.incremental.state import QUARANTINE_HEADERS, STATUS_HEADERS, quarantined_keys, status_rows
     from pipedag.store import metadata as md
     from pipedag.store.run_history import recent_runs, task_runs
 
@@ -57,8 +58,15 @@ def status(ctx: click.Context, instance: str | None, flow_name: str | None, run_
         ]
         runs = recent_runs(store, run_limit)
         last = task_runs(store, runs[0].run_id) if runs else []
+        incremental = status_rows(store)
+        quarantined = quarantined_keys(store)
     _section("Stages", render_table(("stage", "schema", "version", "kept", "published"), stage_rows), stage_rows)
     _section("Tables", render_table(("stage", "table", "rows", "task", "physical table"), table_rows), table_rows)
+    if incremental:
+        title = "Incremental tasks (keys now; counts of the last run that changed them)"
+        _section(title, render_table(STATUS_HEADERS, incremental), incremental)
+    if quarantined:
+        _section("Quarantined keys", render_table(QUARANTINE_HEADERS, quarantined), quarantined)
     run_rows = [
         (r.run_id, r.flow, r.status, str(r.started_at)[:19], None if r.seconds is None else round(r.seconds, 2))
         for r in runs

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from pipedag.cli.admin import clear_metadata, delete_schemas, gc
+from pipedag.cli.batches import batches
 from pipedag.cli.explore import shell, sql, status
 from pipedag.cli.port import port
 from pipedag.cli.running import plan, run
@@ -78,7 +79,7 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
     ctx.obj["config_path"] = config_path
 
 
-for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port, ui):
+for command in (run, plan, status, sql, shell, clear_metadata, delete_schemas, gc, visualize, port, ui, batches):
     cli.add_command(command)
 
 

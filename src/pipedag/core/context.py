@@ -1,4 +1,4 @@
-"""The flow currently being wired (a context variable, so threads stay apart)."""
+"""The flow currently being wired, and per-run options (context variables, so threads stay apart)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,19 @@ class FlowLike(Protocol):
         """The flow's name."""
         ...
 
+    @property
+    def stages(self) -> list[Any]:
+        """Its stages in wiring order (:class:`pipedag.Stage` objects, which build on this module)."""
+        ...
+
     def add_stage(self, stage: Any) -> None:
         """Append a stage entered inside the flow's ``with`` block."""
         ...
 
 
 flow_var: ContextVar[FlowLike | None] = ContextVar("pipedag_flow", default=None)
+#: Labels (``stage.task``) of the incremental tasks the running ``flow.run(full_refresh=...)`` rebuilds.
+full_refresh_var: ContextVar[frozenset[str]] = ContextVar("pipedag_full_refresh", default=frozenset())
 
 
 def current_flow() -> FlowLike | None:

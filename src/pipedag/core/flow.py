@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -11,9 +12,11 @@ from pipedag.core import context
 from pipedag.core.names import check_flow_name
 from pipedag.core.task import Stage as Stage
 from pipedag.core.task import TaskNode, TaskOutput, iter_outputs
-from pipedag.errors import StateError, WiringError
+from pipedag.errors import ConfigError, StateError, WiringError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pipedag.config.context import CacheValidation, ConfigContext
     from pipedag.core.result import Result
 
@@ -35,6 +38,19 @@ _runners: list[Callable[..., Result]] = []
 def register_runner(runner: Callable[..., Result]) -> None:
     """Make ``Flow.run`` hand a resolved run to ``runner(flow, config, engine, fail_fast=, stages=)``."""
     _runners[:] = [runner]
+
+
+# Seam: pipedag.batches (above core) registers how ``flow.run(batches=..., batches_per_run=...)``
+# applies to the run when it is imported (as any flow with batch tasks has done); without it a
+# run has no batch tasks, and the defaults apply.
+_batch_options: list[Callable[[Flow, Mapping[str, Any] | None, int | None], AbstractContextManager[None]]] = []
+
+
+def register_batch_options(
+    apply: Callable[[Flow, Mapping[str, Any] | None, int | None], AbstractContextManager[None]],
+) -> None:
+    """Make ``Flow.run`` hold ``apply(flow, batches, batches_per_run)`` around the run."""
+    _batch_options[:] = [apply]
 
 
 class Flow:
@@ -123,9 +139,12 @@ class Flow:
         fail_fast: bool | None = None,
         cache_validation: CacheValidation | str | None = None,
         engine: EngineLike | None = None,
+        full_refresh: Sequence[str] = (),
         cache_validation_mode: str | None = None,
         disable_cache_function: bool | None = None,
         ignore_task_version: bool | None = None,
+        batches: Mapping[str, Any] | None = None,
+        batches_per_run: int | None = None,
         **options: Any,
     ) -> Result:
         """Execute the flow: run or reuse every task and publish every stage atomically.
@@ -143,9 +162,14 @@ class Flow:
             engine: Where tasks execute: :class:`pipedag.SequentialEngine` (the default unless
                 pipedag.yaml's ``orchestration`` names another), :class:`pipedag.ParallelEngine`
                 or :class:`pipedag.DaskEngine`. Decisions and published tables do not depend on it.
+            full_refresh: Incremental tasks to recompute from scratch, by name (``"doubled"``) or
+                label (``"features.doubled"``).
             cache_validation_mode: pydiverse.pipedag's name for ``cache_validation`` (a mode).
             disable_cache_function: Override the config's ``cache_validation.disable_cache_function``.
             ignore_task_version: Override the config's ``cache_validation.ignore_task_version``.
+            batches: Task name -> batch spec used instead of the task's own for this run, e.g.
+                ``{"ingest": files.backfill(job="q1", id_min=20, id_max=80)}`` (see docs/batches.md).
+            batches_per_run: How many batches each batch task processes in this run (default 1).
             **options: Reserved for later run options; unknown names raise.
 
         Returns:
@@ -177,13 +201,39 @@ class Flow:
         ctx = _peer_cache_options(ctx, cache_validation_mode, disable_cache_function, ignore_task_version)
         if not _runners:
             raise StateError("Flow.run() needs the engine: import pipedag (the package), not only pipedag.core.")
-        return _runners[0](
-            self,
-            ctx,
-            engine,
-            fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
-            stages=stages,
-        )
+        token = context.full_refresh_var.set(self._incremental_labels(full_refresh))
+        try:
+            with _batch_options[0](self, batches, batches_per_run) if _batch_options else nullcontext():
+                return _runners[0](
+                    self,
+                    ctx,
+                    engine,
+                    fail_fast=ctx.fail_fast if fail_fast is None else fail_fast,
+                    stages=stages,
+                )
+        finally:
+            context.full_refresh_var.reset(token)
+
+    def _incremental_labels(self, names: Sequence[str]) -> frozenset[str]:
+        """``stage.task`` labels of the incremental tasks named in ``full_refresh``.
+
+        Raises:
+            ConfigError: for a name that is no incremental task of this flow.
+        """
+        if isinstance(names, str):
+            names = [names]
+        incremental = [n for n in self.tasks if n.task.kind == "incremental"]
+        labels: set[str] = set()
+        for name in names:
+            found = [n.label for n in incremental if name in (n.name, n.label)]
+            if not found:
+                known = ", ".join(n.label for n in incremental) or "none"
+                raise ConfigError(
+                    f"full_refresh names {name!r}, which is no incremental task of flow {self.name!r}. "
+                    f"Incremental tasks: {known}."
+                )
+            labels.update(found)
+        return frozenset(labels)
 
     def __repr__(self) -> str:
         return f"<Flow {self.name} stages={[s.name for s in self.stages]}>"

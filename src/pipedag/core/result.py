@@ -47,6 +47,9 @@ class TaskOutcome:
     seconds: float = 0.0
     outputs: Any = None
     exception: BaseException | None = None
+    #: What the task did beyond its row count, shown under the run summary (e.g. an incremental
+    #: task's due keys and rows in/out).
+    detail: str | None = None
     #: Wall-clock time (``time.time()``) the outcome was made, i.e. when the task finished.
     finished_at: float = field(default_factory=time.time)
 

@@ -11,10 +11,11 @@ from typing import Any, ClassVar, overload
 
 from pipedag.core import context
 from pipedag.core.context import FlowLike
+from pipedag.core.incremental_spec import Incremental
 from pipedag.core.names import check_name, check_stage_name
 from pipedag.core.nested import iter_nested, map_nested
 from pipedag.core.table_types import normalize_input_type
-from pipedag.errors import WiringError
+from pipedag.errors import ConfigError, WiringError
 
 
 class Task:
@@ -100,6 +101,26 @@ def _check_auto_version(fn: Callable[..., Any], input_type: type | None, lazy: b
             f"{where}: needs input_type=polars.LazyFrame (got {got}), since it hashes the polars plan "
             "the task builds. Add input_type=pl.LazyFrame or use version=CODE_VERSION."
         )
+
+
+class IncrementalTask(Task):
+    """A task declared with ``@materialize(incremental=Incremental(...))``: run record by record.
+
+    Its engine behaviour lives in :mod:`pipedag.incremental.kind`.
+    """
+
+    kind: ClassVar[str] = "incremental"
+
+    def __init__(self, fn: Callable[..., Any], *, incremental: Incremental, **options: Any) -> None:
+        super().__init__(fn, **options)
+        if not isinstance(incremental, Incremental):
+            raise WiringError(f"@materialize(incremental=...) on {fn.__qualname__} must be an Incremental(...).")
+        if self.lazy or self.nout != 1:
+            raise WiringError(
+                f"@materialize(incremental=...) on {fn.__qualname__}: an incremental task returns one frame "
+                "per chunk; it cannot be lazy or have several outputs."
+            )
+        self.incremental = incremental
 
 
 @dataclass(eq=False)
@@ -249,6 +270,16 @@ class Stage:
         return f"<Stage {self.name}>"
 
 
+# Seam: pipedag.batches (above core) registers how ``@materialize(batches=...)`` builds its task
+# when it is imported (pipedag.batches.task), as the code that made the batch spec has done.
+_batch_tasks: list[Callable[..., Task]] = []
+
+
+def register_batch_task(factory: Callable[..., Task]) -> None:
+    """Make ``@materialize(batches=spec)`` return ``factory(fn, spec, **options)``."""
+    _batch_tasks[:] = [factory]
+
+
 @overload
 def materialize(fn: Callable[..., Any], /) -> Task: ...
 
@@ -262,6 +293,8 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    batches: Any = None,
+    incremental: Incremental | None = None,
 ) -> Callable[[Callable[..., Any]], Task]: ...
 
 
@@ -275,6 +308,8 @@ def materialize(
     lazy: bool = False,
     nout: int = 1,
     cache: Callable[..., Any] | None = None,
+    batches: Any = None,
+    incremental: Incremental | None = None,
 ) -> Task | Callable[[Callable[..., Any]], Task]:
     """Turn a function into a pipedag task whose results are materialized as tables.
 
@@ -291,12 +326,35 @@ def materialize(
         nout: Number of outputs, so that ``a, b = task()`` works while wiring.
         cache: Function called with the task's arguments (input tables as ``TableRef``); its
             JSON-like result joins the cache key, e.g. a file's modification time.
+        batches: A batch spec (``BatchSource(...).incremental(...)`` or ``.backfill(...)``, see
+            :mod:`pipedag.batches`): the task is called with the next batch of a catalog table
+            and its output accumulates the rows of every batch.
+
+        incremental: Recompute record by record: the function sees only the input rows of new
+            or changed keys and returns the result for those keys (see docs/incremental.md).
 
     Returns:
         A :class:`Task`, or a decorator producing one.
     """
 
     def decorate(func: Callable[..., Any]) -> Task:
-        return Task(func, name=name, version=version, input_type=input_type, lazy=lazy, nout=nout, cache=cache)
+        options: dict[str, Any] = {
+            "name": name, "version": version, "input_type": input_type, "lazy": lazy, "nout": nout, "cache": cache
+        }
+        if batches is not None and incremental is not None:
+            raise WiringError(
+                f"Task {func.__name__!r} sets both batches= and incremental=; a task processes either catalog "
+                "batches or changed keys. Keep one."
+            )
+        if batches is not None:
+            if not _batch_tasks:  # pipedag.batches, where every batch spec comes from, is not imported
+                raise ConfigError(
+                    f"@materialize(batches=...) on {func.__qualname__}: pass source.incremental(...) or "
+                    f"source.backfill(...), got {type(batches).__name__}."
+                )
+            return _batch_tasks[0](func, batches, **options)
+        if incremental is not None:
+            return IncrementalTask(func, **options, incremental=incremental)
+        return Task(func, **options)
 
     return decorate(fn) if fn is not None else decorate

@@ -59,4 +59,5 @@ def render_summary(outcomes: Sequence[TaskOutcome], seconds: float) -> str:
     table = render_table(SUMMARY_HEADERS, summary_rows(outcomes))
     text = f"{table}\n{len(outcomes)} tasks in {seconds:.2f} s: {totals}"
     problems = [f"  {o.label}: {o.state.value}: {o.reason}" for o in outcomes if o.state.value in ("failed", "skipped")]
-    return "\n".join([text, *problems])
+    details = [f"  {o.label}: {o.detail}" for o in outcomes if o.detail and o.state.value == "ran"]
+    return "\n".join([text, *details, *problems])

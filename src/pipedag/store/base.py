@@ -179,6 +179,45 @@ class SQLTableStore(ABC):
     def read_arrow(self, schema: str, name: str) -> pa.Table:
         """Read a whole table as Arrow."""
 
+    # ------------------------------------------------ record-level (incremental) hooks
+
+    #: SQL type of the 64-bit row hashes :meth:`row_hash_sql` returns.
+    row_hash_type: ClassVar[str] = "BIGINT"
+
+    def row_hash_sql(self, columns: Sequence[Column], alias: str) -> str:
+        """A 64-bit hash of a row's values, computed by the database.
+
+        Equal values hash equally whatever the column order or integer width: columns are taken
+        sorted by name and the names are part of the hash.
+
+        Raises:
+            StoreError: when the backend cannot hash rows (no record-level incremental tasks).
+        """
+        raise StoreError(f"The {self.name} table store cannot hash rows, so incremental tasks cannot run on it.")
+
+    def aggregate_hash_sql(self, expr: str) -> str:
+        """An aggregate combining the row hashes ``expr`` of a group, independent of row order."""
+        raise StoreError(f"The {self.name} table store cannot aggregate row hashes.")
+
+    def combine_hashes_sql(self, exprs: Sequence[str]) -> str:
+        """One hash of several (possibly NULL) hashes, sensitive to their position."""
+        raise StoreError(f"The {self.name} table store cannot combine row hashes.")
+
+    #: Whether tables changed by key get an index on the key (row stores); column stores scan.
+    index_key_lookups: ClassVar[bool] = False
+
+    def analyze(self, table: str) -> None:
+        """Refresh the planner's statistics of a (qualified) table pipedag just filled (a no-op by default)."""
+        return None
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Run a query (no parameters) and fetch its whole result as Arrow."""
+        raise StoreError(f"The {self.name} table store cannot fetch query results as Arrow.")
+
+    def append_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """Insert an Arrow table's rows into the existing table ``schema.name`` (columns by name)."""
+        raise StoreError(f"The {self.name} table store cannot append Arrow data.")
+
     def is_transient(self, error: BaseException) -> bool:
         """Whether ``error`` is a conflict with a concurrent transaction or process that a retry resolves.
 

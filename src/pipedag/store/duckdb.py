@@ -92,6 +92,30 @@ def _categories(column: pa.ChunkedArray) -> list[str]:
     return list(seen)
 
 
+_WIDENS_TO_BIGINT = ("TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER")
+
+
+def _canonical(column: str, db_type: str) -> str:
+    """The column as hashed, so that widening a column never changes the hash.
+
+    ``hash()`` of a negative INTEGER differs from the same BIGINT, and 128-bit integers hash
+    their halves XORed (0 and -1 collide), so small integers widen to BIGINT and wide integers
+    and 128-bit decimals are hashed as text.
+    """
+    if db_type in _WIDENS_TO_BIGINT:
+        return f"CAST({column} AS BIGINT)"
+    if db_type in ("UBIGINT", "HUGEINT", "UHUGEINT") or db_type.startswith("ENUM"):
+        return f"CAST({column} AS VARCHAR)"
+    if db_type in ("FLOAT", "REAL"):
+        return f"CAST({column} AS DOUBLE)"
+    match = _DECIMAL.match(db_type)
+    if match:
+        return f"CAST({column} AS DECIMAL(18, {match.group(2)}))" if int(match.group(1)) <= 18 else (
+            f"CAST({column} AS VARCHAR)"
+        )
+    return column
+
+
 def database_path(url: str) -> Path:
     """The file behind ``duckdb:///relative.duckdb`` or ``duckdb:////absolute.duckdb``.
 
@@ -241,6 +265,50 @@ class DuckDBTableStore(SQLTableStore):
         except duckdb.Error as exc:
             raise StoreError(f"Reading {schema}.{name} from DuckDB failed: {exc}") from exc
         return restore_durations(table)
+
+    row_hash_type: ClassVar[str] = "UBIGINT"
+
+    def row_hash_sql(self, columns: Sequence[Column], alias: str) -> str:
+        """DuckDB's ``hash()`` over the names and the values sorted by name.
+
+        ``hash`` already gives every integer width the same value; floats become DOUBLE and
+        enums VARCHAR so that widening a column is not a change.
+        """
+        ordered = sorted(columns, key=lambda c: c.name)
+        names = ",".join(c.name for c in ordered).replace("'", "''")
+        values = [_canonical(f"{quote(alias)}.{quote(c.name)}", c.type) for c in ordered]
+        return f"hash('{names}', {', '.join(values)})"
+
+    def aggregate_hash_sql(self, expr: str) -> str:
+        """The hash of the sorted list of a group's row hashes."""
+        return f"hash(list_sort(list({expr})))"
+
+    def combine_hashes_sql(self, exprs: Sequence[str]) -> str:
+        """``hash(h1, h2, ...)``: positional, and NULL hashes to a fixed value."""
+        return f"hash({', '.join(exprs)})"
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Fetch a query's result as Arrow through a cursor of its own."""
+        import duckdb
+
+        try:
+            return self.connection.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB query failed: {exc}\nSQL: {sql[:2000]}") from exc
+
+    def append_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """``INSERT INTO ... BY NAME`` from a zero-copy Arrow scan."""
+        import duckdb
+
+        view = f"__pipedag_append_{uuid.uuid4().hex[:12]}"
+        try:
+            self.connection.register(view, data)
+        except duckdb.Error as exc:
+            raise StoreError(f"DuckDB cannot scan the Arrow data for {schema}.{name}: {exc}") from exc
+        try:
+            self.execute_sql(f"INSERT INTO {qualified(schema, name)} BY NAME SELECT * FROM {quote(view)}")
+        finally:
+            self.connection.unregister(view)
 
     def default_blob_root(self) -> Path | None:
         """Beside the database file: ``<file stem>.blobs``."""

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from pipedag.cache.hashing import digest
 from pipedag.core.table import Column, TableRef
 from pipedag.errors import ColumnError, ConfigError, StateError, StoreError
 from pipedag.log import get_logger
@@ -302,6 +303,59 @@ class PostgresTableStore(SQLTableStore):
             raise StoreError(f"Bulk download of {schema}.{name} failed: {exc}") from exc
         return restore_durations(_decimals(table, f"{schema}.{name}"))
 
+    # ------------------------------------------------------------ row hashes
+
+    def row_hash_sql(self, columns: Sequence[Column], alias: str) -> str:
+        """The XOR of per-column hashes, each seeded by the column's name.
+
+        PostgreSQL's typed hash functions are ~5x cheaper than hashing a row's text. Seeds from
+        the names make the hash independent of column order; integers hash as BIGINT and
+        numerics by value (as PostgreSQL's hash joins require), so widening is not a change.
+        A NULL hashes to a constant of its own per column.
+        """
+        parts = []
+        for column in columns:
+            seed = int(digest(column.name)[:15], 16)
+            value = f"{quote(alias)}.{quote(column.name)}"
+            parts.append(f"COALESCE({_typed_hash(value, column.type, seed)}, {seed // 3})")
+        return " # ".join(parts) if parts else "0"
+
+    def aggregate_hash_sql(self, expr: str) -> str:
+        """The hash of a group's row hashes as sorted text."""
+        return f"hashtextextended(string_agg(({expr})::text, ',' ORDER BY {expr}), 0)"
+
+    def combine_hashes_sql(self, exprs: Sequence[str]) -> str:
+        """The hash of the hashes' row text (a NULL stays distinguishable by position)."""
+        return f"hashtextextended(ROW({', '.join(exprs)})::text, 0)"
+
+    index_key_lookups: ClassVar[bool] = True
+
+    def analyze(self, table: str) -> None:
+        """``ANALYZE``: a freshly filled table has no statistics, and key joins would be misplanned."""
+        self.execute_sql(f"ANALYZE {table}")
+
+    def query_arrow(self, sql: str) -> pa.Table:
+        """Fetch a query's result as Arrow through ADBC."""
+        try:
+            with self._bulk().cursor() as cur:
+                cur.execute(sql)
+                return cur.fetch_arrow_table()
+        except Exception as exc:
+            if not _is_adbc_error(exc):
+                raise
+            raise StoreError(f"PostgreSQL query failed: {exc}\nSQL: {sql[:2000]}") from exc
+
+    def append_arrow(self, schema: str, name: str, data: pa.Table) -> None:
+        """ADBC binary COPY into an existing table."""
+        data = _microseconds(_ingestible(data))
+        try:
+            with self._bulk().cursor() as cur:
+                cur.adbc_ingest(name, data, mode="append", db_schema_name=schema)
+        except Exception as exc:
+            if not _is_adbc_error(exc):
+                raise
+            raise StoreError(f"Bulk upload into {schema}.{name} failed: {exc}") from exc
+
     # ---------------------------------------------------------------- catalog
 
     def list_tables(self, schema: str) -> set[str]:
@@ -457,6 +511,20 @@ class PostgresTableStore(SQLTableStore):
                 raise StoreError(f"Dropping old table {schema}.{name} failed: {exc}") from exc
             dropped.append(name)
         return dropped
+
+
+_INTEGERS = ("smallint", "integer", "bigint")
+
+
+def _typed_hash(value: str, db_type: str, seed: int) -> str:
+    """A 64-bit hash of one column value by PostgreSQL's own per-type hash function."""
+    if db_type in _INTEGERS:
+        return f"hashint8extended(CAST({value} AS BIGINT), {seed})"
+    if db_type in ("real", "double precision"):
+        return f"hashfloat8extended(CAST({value} AS DOUBLE PRECISION), {seed})"
+    if db_type.startswith("numeric"):
+        return f"hash_numeric_extended({value}, {seed})"
+    return f"hashtextextended(CAST({value} AS TEXT), {seed})"
 
 
 def _pg_type(field: pa.Field) -> str:
