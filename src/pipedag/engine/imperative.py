@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipedag.cache.hashing import stable_hash
 from pipedag.core.nested import iter_nested
 from pipedag.core.table import Table, TableRef, register_materializer
-from pipedag.engine.run_state import PendingOutput, RunContext
-from pipedag.errors import PipedagError, StateError, TaskError
+from pipedag.engine.run_state import PendingOutput, RunContext, write_table
+from pipedag.errors import StateError, TaskError
 from pipedag.store.hooks import hook_for_object, hook_for_type
 
 if TYPE_CHECKING:
@@ -170,25 +170,8 @@ class ImperativeTables:
         if replaced is not None and replaced in self.written:
             store.drop_tables([replaced])  # the same name materialized again in this call: last one wins
             self.written.remove(replaced)
-        if physical in self.runner.history.existing_tables:  # leftover of a crashed run
-            store.drop_tables([TableRef(stage, name, schema, physical, identity)])
-        try:
-            rows = hook.materialize(store, obj, schema, physical)
-        except PipedagError as exc:
-            raise TaskError(f"Task {self.node.label} could not materialize table {name!r}: {exc}") from exc
-        self.runner.history.existing_tables.add(physical)
-        ref = TableRef(
-            stage=stage,
-            name=name,
-            schema=schema,
-            physical_name=physical,
-            key=identity,
-            columns=(columns := store.table_columns(schema, physical)),
-            rows=rows,
-            primary_key=tuple(table.primary_key_columns),
-            indexes=tuple(tuple(i) for i in table.indexes or ()),
-            not_null=tuple(table.not_null_columns([c.name for c in columns])),
-        )
+        target = TableRef(stage, name, schema, physical, identity)
+        ref = write_table(store, self.runner.history, hook, obj, table, target, self.node.label)
         self.written.append(ref)
         store.add_keys(ref)
         return ref

@@ -7,13 +7,14 @@ the runner builds on, can use them too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pipedag.core.blob import Blob
 from pipedag.core.external import ExternalTableReference
 from pipedag.core.raw_sql import RawSql
 from pipedag.core.table import Table, TableRef
+from pipedag.errors import PipedagError, TaskError
 from pipedag.store.hooks.base import TableHook, schema_placeholders
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from pipedag.core.task import TaskNode
     from pipedag.store.base import SQLTableStore
     from pipedag.store.blob_store import FileBlobStore
+    from pipedag.store.history import StageHistory
 
 
 @dataclass
@@ -55,3 +57,38 @@ class PendingOutput:
             return obj.key
         assert self.hook is not None
         return self.hook.identity(store, obj)
+
+
+def write_table(
+    store: SQLTableStore,
+    history: StageHistory,
+    hook: type[TableHook],
+    obj: Any,
+    table: Table,
+    target: TableRef,
+    task: str,
+) -> TableRef:
+    """Write ``obj`` (the data of ``table``) as the physical table ``target`` names; returns ``target`` completed.
+
+    A table of that physical name that no record mentions is a crashed run's leftover: it is
+    dropped first. Keys and indexes are left to the caller (it decides how their failure reads).
+
+    Raises:
+        TaskError: naming ``task`` and the table when the database refuses the data.
+    """
+    if target.physical_name in history.existing_tables:
+        store.drop_tables([target])
+    try:
+        rows = hook.materialize(store, obj, target.schema, target.physical_name)
+    except PipedagError as exc:
+        raise TaskError(f"Task {task} could not store table {target.name!r}: {exc}") from exc
+    history.existing_tables.add(target.physical_name)
+    columns = store.table_columns(target.schema, target.physical_name)
+    return replace(
+        target,
+        columns=columns,
+        rows=rows,
+        primary_key=tuple(table.primary_key_columns),
+        indexes=tuple(tuple(i) for i in table.indexes or ()),
+        not_null=tuple(table.not_null_columns([c.name for c in columns])),
+    )

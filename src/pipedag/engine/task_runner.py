@@ -38,7 +38,7 @@ from pipedag.engine.imperative import (
     imperative_result,
 )
 from pipedag.engine.io import read_tables
-from pipedag.engine.run_state import PendingOutput, RunContext
+from pipedag.engine.run_state import PendingOutput, RunContext, write_table
 from pipedag.engine.special_outputs import external_table, run_raw_sql, store_blob
 from pipedag.errors import CacheError, PipedagError, TaskError
 from pipedag.log import get_logger
@@ -511,26 +511,8 @@ class TaskRunner:
         known = self.history.find_table(physical)
         if known is not None and known.name == name:
             return known  # identical content is already stored (e.g. an unchanged always-run task)
-        schema = store.data_schema(stage)
-        if physical in self.history.existing_tables:  # leftover of a crashed run without metadata
-            store.drop_tables([TableRef(stage, name, schema, physical, identity)])
-        try:
-            rows = hook.materialize(store, table.obj, schema, physical)
-        except PipedagError as exc:
-            raise TaskError(f"Task {node.label} could not store table {name!r}: {exc}") from exc
-        self.history.existing_tables.add(physical)
-        ref = TableRef(
-            stage=stage,
-            name=name,
-            schema=schema,
-            physical_name=physical,
-            key=identity,
-            columns=(columns := store.table_columns(schema, physical)),
-            rows=rows,
-            primary_key=tuple(table.primary_key_columns),
-            indexes=tuple(tuple(i) for i in table.indexes or ()),
-            not_null=tuple(table.not_null_columns([c.name for c in columns])),
-        )
+        target = TableRef(stage, name, store.data_schema(stage), physical, identity)
+        ref = write_table(store, self.history, hook, table.obj, table, target, node.label)
         written.append(ref)
         try:
             store.add_keys(ref)
