@@ -105,7 +105,7 @@ def _kill_and_recover(backend: str, tmp_path: Path, request: pytest.FixtureReque
 
 def test_kill_9_mid_run_leaves_whole_stages(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A kill -9 at a random moment: each stage stays whole and from one run, and the next run cleans up."""
-    _kill_and_recover(backend, tmp_path, request, kills=1)
+    _kill_and_recover(backend, tmp_path, request, kills=2)
 
 
 @pytest.mark.slow
